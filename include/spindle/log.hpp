@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include <spindle/error.hpp>
+
+namespace spindle {
+
+enum class LogLevel { error = 0, warning = 1, info = 2, debug = 3 };
+
+// Thread-safe logger for stderr. Each message is built whole and written with one locked call,
+// so lines from different threads never interleave. Only the report writer touches stdout.
+class Logger {
+ public:
+  explicit Logger(std::FILE* sink = stderr, LogLevel level = LogLevel::warning);
+
+  bool enabled(LogLevel level) const { return level <= m_level; }
+  void log(LogLevel level, std::string_view message);
+  void error(std::string_view message) { log(LogLevel::error, message); }
+  void warning(std::string_view message) { log(LogLevel::warning, message); }
+  void info(std::string_view message) { log(LogLevel::info, message); }
+  void debug(std::string_view message) { log(LogLevel::debug, message); }
+
+  // "spindle: PATH: open: Permission denied"; the path is escaped so a newline in a name
+  // cannot forge a second line.
+  void file_error(const FileError& error);
+
+  // Write raw text (progress line) under the same lock.
+  void write_raw(std::string_view text);
+
+ private:
+  std::FILE* m_sink;
+  LogLevel m_level;
+  std::mutex m_mutex;
+};
+
+// Quote a path for a one-line message: printable bytes as is, others as \n, \t, \xHH; backslash
+// doubled.
+std::string escape_for_terminal(std::string_view path);
+
+}  // namespace spindle

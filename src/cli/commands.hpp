@@ -1,0 +1,27 @@
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+#include <spindle/config.hpp>
+#include <spindle/pools.hpp>
+
+namespace spindle::cli {
+
+// What every subcommand shares: the parsed Config and the cancellation token (set on SIGINT/SIGTERM).
+struct Context {
+  Config config;
+  CancelToken cancel;
+};
+
+// A registered subcommand: its CLI11 app and what runs when it was the one given.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command register_group(CLI::App& root, Context& context);
+Command register_devices(CLI::App& root, Context& context);
+
+}  // namespace spindle::cli

@@ -1,0 +1,41 @@
+// spindle: the thin command line over spindle_core. Parses, dispatches, maps errors to exit codes.
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "exit_code.hpp"
+#include "signals.hpp"
+
+int main(int argc, char** argv) {
+  using namespace spindle::cli;
+  Context context;
+  SignalWatcher signals(context.cancel);
+
+  CLI::App app{"spindle: device-aware parallel file hasher and duplicate finder", "spindle"};
+  app.set_version_flag("-V,--version", "spindle " SPINDLE_VERSION);
+  app.require_subcommand(1);
+
+  std::vector<Command> commands{register_group(app, context), register_devices(app, context)};
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? k_exit_ok : k_exit_usage;
+  }
+
+  try {
+    for (Command& command : commands) {
+      if (command.app->parsed()) {
+        return command.run();
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "spindle: %s\n", e.what());
+    return k_exit_fatal;
+  }
+  return k_exit_usage;
+}
