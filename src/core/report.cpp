@@ -1,0 +1,262 @@
+#include <spindle/report.hpp>
+
+#include "report_formats.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <stdexcept>
+#include <vector>
+
+namespace spindle {
+
+namespace {
+
+constexpr char k_hex[] = "0123456789abcdef";
+
+// Length of the well-formed UTF-8 sequence starting at text[at], or 0 if there is none.
+// Follows Unicode Table 3-7 exactly: no overlong forms (C0, C1, E0 80..9F, F0 80..8F), no
+// surrogates (ED A0..BF), nothing above U+10FFFF (F4 90.., F5..FF), no truncated sequences.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  if (lead < 0x80) {
+    return 1;
+  }
+  std::size_t length = 0;
+  unsigned char second_min = 0x80;
+  unsigned char second_max = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) {
+      second_min = 0xa0;
+    } else if (lead == 0xed) {
+      second_max = 0x9f;
+    }
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) {
+      second_min = 0x90;
+    } else if (lead == 0xf4) {
+      second_max = 0x8f;
+    }
+  } else {
+    return 0;
+  }
+  if (text.size() - at < length) {
+    return 0;
+  }
+  if (byte(at + 1) < second_min || byte(at + 1) > second_max) {
+    return 0;
+  }
+  for (std::size_t i = 2; i < length; ++i) {
+    if (byte(at + i) < 0x80 || byte(at + i) > 0xbf) {
+      return 0;
+    }
+  }
+  return length;
+}
+
+// "1 file", "2 files"; `plural_word` for irregular plurals ("directories").
+std::string plural(std::uint64_t count, std::string_view word, std::string_view plural_word = {}) {
+  std::string text = std::to_string(count);
+  text += ' ';
+  if (count == 1) {
+    text += word;
+  } else if (!plural_word.empty()) {
+    text += plural_word;
+  } else {
+    text += word;
+    text += 's';
+  }
+  return text;
+}
+
+}  // namespace
+
+ChunkedOutput::ChunkedOutput(std::ostream& out) : m_out(out) { m_buffer.reserve(k_chunk_bytes + 4096); }
+
+void ChunkedOutput::flush() {
+  if (!m_buffer.empty()) {
+    m_out.write(m_buffer.data(), static_cast<std::streamsize>(m_buffer.size()));
+    m_buffer.clear();
+  }
+}
+
+void append_uint(std::string& out, std::uint64_t value) {
+  std::array<char, 24> digits{};
+  const std::to_chars_result end = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  out.append(digits.data(), end.ptr);
+}
+
+void append_ms(std::string& out, std::uint64_t ns) {
+  append_uint(out, ns / 1'000'000);
+  out += '.';
+  const std::uint64_t micros = ns / 1'000 % 1'000;
+  out += static_cast<char>('0' + micros / 100);
+  out += static_cast<char>('0' + micros / 10 % 10);
+  out += static_cast<char>('0' + micros % 10);
+}
+
+void append_json_escaped(std::string& out, std::string_view bytes) {
+  std::size_t at = 0;
+  while (at < bytes.size()) {
+    const char c = bytes[at];
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x80) {
+      const std::size_t length = utf8_sequence_length(bytes, at);
+      if (length == 0) {
+        // One undecodable byte; the next byte starts afresh, as Python's surrogateescape does.
+        out += "\\udc";
+        out += k_hex[byte >> 4];
+        out += k_hex[byte & 0xf];
+        at += 1;
+      } else {
+        out.append(bytes.substr(at, length));
+        at += length;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (byte < 0x20) {
+          out += "\\u00";
+          out += k_hex[byte >> 4];
+          out += k_hex[byte & 0xf];
+        } else {
+          out += c;
+        }
+        break;
+    }
+    at += 1;
+  }
+}
+
+void append_csv_field(std::string& out, std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out.append(text);
+    return;
+  }
+  out += '"';
+  for (char c : text) {
+    if (c == '"') {
+      out += '"';
+    }
+    out += c;
+  }
+  out += '"';
+}
+
+std::unique_ptr<Reporter> make_reporter(ReportFormat format) {
+  switch (format) {
+    case ReportFormat::text:
+      return std::make_unique<TextReporter>();
+    case ReportFormat::fdupes:
+      return std::make_unique<FdupesReporter>();
+    case ReportFormat::csv:
+      return std::make_unique<CsvReporter>();
+    case ReportFormat::json:
+      return std::make_unique<JsonReporter>();
+  }
+  throw std::logic_error("make_reporter: unknown ReportFormat");
+}
+
+std::string json_escape_path(std::string_view path) {
+  std::string out;
+  out.reserve(path.size() + 2);
+  append_json_escaped(out, path);
+  return out;
+}
+
+std::string csv_field(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  append_csv_field(out, text);
+  return out;
+}
+
+std::string human_size(std::uint64_t bytes) {
+  static constexpr std::array<std::string_view, 7> k_units{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (bytes < 1024) {
+    return std::to_string(bytes) + " B";
+  }
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  // Move up while the value would print as 1024.0 or more: 1048575 bytes is "1.0 MiB".
+  while (value >= 1023.95 && unit + 1 < k_units.size()) {
+    value /= 1024.0;
+    ++unit;
+  }
+  // to_chars, not printf: the CLI may set a locale whose decimal separator is ','.
+  std::array<char, 32> digits{};
+  const std::to_chars_result end =
+      std::to_chars(digits.data(), digits.data() + digits.size(), value, std::chars_format::fixed, 1);
+  std::string text(digits.data(), end.ptr);
+  text += ' ';
+  text += k_units[unit];
+  return text;
+}
+
+std::string format_stats(const RunStats& stats) {
+  std::string out = "scanned " + plural(stats.files_scanned, "file") + " (" + human_size(stats.bytes_scanned) +
+                    ") in " + plural(stats.directories, "directory", "directories") + ", skipped " +
+                    plural(stats.skipped_special, "special file") + ", " + plural(stats.errors, "error") + '\n';
+  out += "found " + plural(stats.groups, "group") + ", " + plural(stats.duplicate_files, "duplicate file") +
+         ", " + human_size(stats.wasted_bytes) + " wasted\n";
+  out += "read " + human_size(stats.bytes_read) + " in ";
+  append_ms(out, stats.elapsed_ns);
+  out += " ms\n";
+
+  std::size_t name_width = 0;
+  for (const StageReport& stage : stats.stages) {
+    name_width = std::max(name_width, stage.name.size());
+  }
+  for (const StageReport& stage : stats.stages) {
+    out += "stage " + stage.name + std::string(name_width - stage.name.size(), ' ') + "  ";
+    out += std::to_string(stage.files_in) + " -> " + plural(stage.files_out, "file") + ", " +
+           plural(stage.groups_out, "group") + ", " + human_size(stage.bytes_read) + " read, ";
+    append_ms(out, stage.elapsed_ns);
+    out += " ms\n";
+  }
+
+  std::vector<std::string> labels;
+  std::size_t label_width = 0;
+  for (const PoolReport& pool : stats.pools) {
+    labels.push_back(pool.device + " (" + std::string(to_string(pool.device_class)) + ")");
+    label_width = std::max(label_width, labels.back().size());
+  }
+  for (std::size_t i = 0; i < stats.pools.size(); ++i) {
+    const PoolReport& pool = stats.pools[i];
+    out += "pool " + labels[i] + std::string(label_width - labels[i].size(), ' ') + "  ";
+    out += "threads " + std::to_string(pool.threads.small) + '/' + std::to_string(pool.threads.large) + ", " +
+           plural(pool.files, "file") + ", " + human_size(pool.bytes_read) + " read, busy ";
+    append_ms(out, pool.busy_ns);
+    out += " ms, at most " + std::to_string(pool.max_running) + " running\n";
+  }
+  return out;
+}
+
+}  // namespace spindle

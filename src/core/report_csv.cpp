@@ -1,0 +1,31 @@
+#include "report_formats.hpp"
+
+#include <spindle/hash.hpp>
+
+namespace spindle {
+
+void CsvReporter::write(const GroupResult& result, std::ostream& out) {
+  ChunkedOutput chunks(out);
+  std::string& text = chunks.buffer();
+  // LF line ends, not RFC 4180's CRLF: the Unix convention, and every CSV reader accepts both.
+  text += "size,hash,count,path\n";
+  for (const DuplicateGroup& group : result.groups) {
+    // The first three fields are digits and hex, never quoted; only the path goes through csv_field.
+    std::string prefix;
+    append_uint(prefix, group.size);
+    prefix += ',';
+    prefix += to_hex(group.hash);
+    prefix += ',';
+    append_uint(prefix, group.files.size());
+    prefix += ',';
+    for (FileIndex index : group.files) {
+      text += prefix;
+      append_csv_field(text, result.files.path(index));
+      text += '\n';
+      chunks.maybe_flush();
+    }
+  }
+  chunks.finish();
+}
+
+}  // namespace spindle

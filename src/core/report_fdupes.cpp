@@ -1,0 +1,20 @@
+#include "report_formats.hpp"
+
+namespace spindle {
+
+void FdupesReporter::write(const GroupResult& result, std::ostream& out) {
+  ChunkedOutput chunks(out);
+  std::string& text = chunks.buffer();
+  for (const DuplicateGroup& group : result.groups) {
+    for (FileIndex index : group.files) {
+      text += result.files.path(index);
+      text += '\n';
+      chunks.maybe_flush();
+    }
+    // fdupes 2.2 ends every group with an empty line, the last one included.
+    text += '\n';
+  }
+  chunks.finish();
+}
+
+}  // namespace spindle

@@ -1,0 +1,81 @@
+#pragma once
+
+// The Reporter implementations (one per --format, each in its own report_<format>.cpp) and the
+// small helpers they share. Private to spindle_core; the public face is make_reporter().
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include <spindle/report.hpp>
+
+namespace spindle {
+
+// Collects report text and hands it to the stream in chunks of about k_chunk_bytes, so a report
+// of a million files is neither one huge string nor a million tiny stream writes. Call finish()
+// at the end; a stream error is left in the stream's state for the caller to check.
+class ChunkedOutput {
+ public:
+  static constexpr std::size_t k_chunk_bytes = 64 * 1024;
+
+  explicit ChunkedOutput(std::ostream& out);
+  ChunkedOutput(const ChunkedOutput&) = delete;
+  ChunkedOutput& operator=(const ChunkedOutput&) = delete;
+
+  // The pending text; append to it, then call maybe_flush().
+  std::string& buffer() { return m_buffer; }
+  // Write the pending text out once it has reached a chunk.
+  void maybe_flush() {
+    if (m_buffer.size() >= k_chunk_bytes) {
+      flush();
+    }
+  }
+  // Write whatever is pending.
+  void finish() { flush(); }
+
+ private:
+  void flush();
+
+  std::ostream& m_out;
+  std::string m_buffer;
+};
+
+// Append `value` in decimal.
+void append_uint(std::string& out, std::uint64_t value);
+
+// Append nanoseconds as milliseconds with three decimals ("12.345"), locale-independent.
+void append_ms(std::string& out, std::uint64_t ns);
+
+// Append the body of a JSON string (no quotes) for arbitrary bytes; see json_escape_path().
+void append_json_escaped(std::string& out, std::string_view bytes);
+
+// Append the RFC 4180 form of one field; see csv_field().
+void append_csv_field(std::string& out, std::string_view text);
+
+// `# 3 files of 1.5 KiB (1536 bytes), <hash>, 3.0 KiB wasted`, each path on its own line
+// (raw bytes), a blank line between groups.
+class TextReporter final : public Reporter {
+ public:
+  void write(const GroupResult& result, std::ostream& out) override;
+};
+
+// Byte for byte what `fdupes -r` prints: paths one per line, an empty line after every group.
+class FdupesReporter final : public Reporter {
+ public:
+  void write(const GroupResult& result, std::ostream& out) override;
+};
+
+// Header `size,hash,count,path`, then one row per file, groups in order; LF line ends.
+class CsvReporter final : public Reporter {
+ public:
+  void write(const GroupResult& result, std::ostream& out) override;
+};
+
+// One document: {"groups":[{"size","hash","files"}...],"stats":{...,"errors_list":[...]}}.
+class JsonReporter final : public Reporter {
+ public:
+  void write(const GroupResult& result, std::ostream& out) override;
+};
+
+}  // namespace spindle

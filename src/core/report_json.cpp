@@ -1,0 +1,137 @@
+#include "report_formats.hpp"
+
+#include <spindle/device_class.hpp>
+#include <spindle/hash.hpp>
+
+namespace spindle {
+
+namespace {
+
+// `"key":` for a key that needs no escaping.
+void append_key(std::string& out, std::string_view key) {
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+void append_string(std::string& out, std::string_view bytes) {
+  out += '"';
+  append_json_escaped(out, bytes);
+  out += '"';
+}
+
+void append_uint_member(std::string& out, std::string_view key, std::uint64_t value) {
+  append_key(out, key);
+  append_uint(out, value);
+  out += ',';
+}
+
+void append_ms_member(std::string& out, std::string_view key, std::uint64_t ns) {
+  append_key(out, key);
+  append_ms(out, ns);
+}
+
+// Why it failed, without the op that FileError::reason() puts first: the op has its own member.
+std::string reason_without_op(const FileError& error) {
+  std::string reason = error.reason();
+  const std::string prefix = error.op + ": ";
+  if (!error.op.empty() && reason.starts_with(prefix)) {
+    reason.erase(0, prefix.size());
+  }
+  return reason;
+}
+
+void append_stats(std::string& out, const RunStats& stats) {
+  append_uint_member(out, "files_scanned", stats.files_scanned);
+  append_uint_member(out, "bytes_scanned", stats.bytes_scanned);
+  append_uint_member(out, "directories", stats.directories);
+  append_uint_member(out, "skipped_special", stats.skipped_special);
+  append_uint_member(out, "groups", stats.groups);
+  append_uint_member(out, "duplicate_files", stats.duplicate_files);
+  append_uint_member(out, "wasted_bytes", stats.wasted_bytes);
+  append_uint_member(out, "errors", stats.errors);
+  append_uint_member(out, "bytes_read", stats.bytes_read);
+  append_ms_member(out, "elapsed_ms", stats.elapsed_ns);
+  out += ",\"stages\":[";
+  for (std::size_t i = 0; i < stats.stages.size(); ++i) {
+    const StageReport& stage = stats.stages[i];
+    out += i == 0 ? "{" : ",{";
+    append_key(out, "name");
+    append_string(out, stage.name);
+    out += ',';
+    append_uint_member(out, "files_in", stage.files_in);
+    append_uint_member(out, "files_out", stage.files_out);
+    append_uint_member(out, "groups_out", stage.groups_out);
+    append_uint_member(out, "bytes_read", stage.bytes_read);
+    append_ms_member(out, "elapsed_ms", stage.elapsed_ns);
+    out += '}';
+  }
+  out += "],\"pools\":[";
+  for (std::size_t i = 0; i < stats.pools.size(); ++i) {
+    const PoolReport& pool = stats.pools[i];
+    out += i == 0 ? "{" : ",{";
+    append_key(out, "device");
+    append_string(out, pool.device);
+    out += ',';
+    append_key(out, "class");
+    append_string(out, to_string(pool.device_class));
+    out += ",\"threads\":[";
+    out += std::to_string(pool.threads.small);
+    out += ',';
+    out += std::to_string(pool.threads.large);
+    out += "],";
+    append_uint_member(out, "files", pool.files);
+    append_uint_member(out, "bytes_read", pool.bytes_read);
+    append_ms_member(out, "busy_ms", pool.busy_ns);
+    out += ",\"max_running\":";
+    out += std::to_string(pool.max_running);
+    out += '}';
+  }
+  out += ']';
+}
+
+}  // namespace
+
+void JsonReporter::write(const GroupResult& result, std::ostream& out) {
+  ChunkedOutput chunks(out);
+  std::string& text = chunks.buffer();
+  text += "{\"groups\":[";
+  for (std::size_t g = 0; g < result.groups.size(); ++g) {
+    const DuplicateGroup& group = result.groups[g];
+    text += g == 0 ? "{" : ",{";
+    append_uint_member(text, "size", group.size);
+    append_key(text, "hash");
+    append_string(text, to_hex(group.hash));
+    text += ",\"files\":[";
+    for (std::size_t f = 0; f < group.files.size(); ++f) {
+      if (f != 0) {
+        text += ',';
+      }
+      append_string(text, result.files.path(group.files[f]));
+      chunks.maybe_flush();
+    }
+    text += "]}";
+  }
+  text += "],\"stats\":{";
+  append_stats(text, result.stats);
+  // Inside "stats" so the top level stays {"groups","stats"}; one entry per unreadable file.
+  text += ",\"errors_list\":[";
+  for (std::size_t e = 0; e < result.errors.size(); ++e) {
+    const FileError& error = result.errors[e];
+    text += e == 0 ? "{" : ",{";
+    append_key(text, "path");
+    append_string(text, error.path);
+    text += ',';
+    append_key(text, "op");
+    append_string(text, error.op);
+    text += ',';
+    append_key(text, "reason");
+    append_string(text, reason_without_op(error));
+    text += '}';
+    chunks.maybe_flush();
+  }
+  text += "]}}\n";
+  chunks.finish();
+}
+
+}  // namespace spindle
