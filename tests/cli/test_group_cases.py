@@ -449,6 +449,10 @@ class Filters(unittest.TestCase):
         self.assertEqual(path_groups(doc), groups(visible + hidden), describe(proc))
         proc, doc = group_json(self, [tree.root], "--no-hidden")
         self.assertEqual(path_groups(doc), groups(visible), describe(proc))
+        # A hidden directory named on the command line is walked: --no-hidden is about the walk.
+        tree.write(".hdir/c2", data)
+        proc, doc = group_json(self, [tree.path(".hdir")], "--no-hidden")
+        self.assertEqual(path_groups(doc), groups([hidden[1], tree.path(".hdir/c2")]), describe(proc))
 
     def test_default_path_is_the_current_directory(self):
         # "." itself is not a hidden name, with or without --no-hidden.
@@ -494,6 +498,11 @@ class Paths(unittest.TestCase):
             self.assertEqual(path_groups(doc), groups(pair), describe(proc))
             proc, doc = group_json(self, paths, "-H")
             self.assertEqual(path_groups(doc), groups(pair, [x, x_link]), describe(proc))
+        # Files named twice, and two names of one inode named on the command line.
+        proc, doc = group_json(self, [pair[0], pair[0], pair[1], x, x_link])
+        self.assertEqual(path_groups(doc), groups(pair), describe(proc))
+        proc, doc = group_json(self, [x, x_link, x], "-H")
+        self.assertEqual(path_groups(doc), groups([x, x_link]), describe(proc))
 
     def test_missing_path_is_an_error_and_the_rest_is_reported(self):
         tree = Tree(self)
@@ -574,7 +583,7 @@ class Output(unittest.TestCase):
         self.assertNotEqual(proc.stderr, b"", describe(proc))
 
 
-class UsageErrors(unittest.TestCase):
+class CommandLine(unittest.TestCase):
     def test_usage_errors_exit_2(self):
         tree = Tree(self)
         tree.write("a", b"same")
@@ -597,6 +606,17 @@ class UsageErrors(unittest.TestCase):
             self.assertEqual(proc.returncode, 2, describe(proc))
             self.assertNotEqual(proc.stderr, b"", describe(proc))
             self.assertEqual(proc.stdout, b"", describe(proc))
+
+    def test_valid_threads_specs(self):
+        # The grammar of `--help`: every form is accepted and none changes the groups.
+        tree = varied_tree(self)
+        expected = path_groups(group_json(self, [tree.root])[1])
+        self.assertNotEqual(expected, set())
+        for specs in (["1"], ["ssd:16,8"], ["4,hdd:1"], ["main:1"], ["default:3"], ["virtual:2,1", "unknown:1"],
+                      ["dev:/dev/sdb:2"], ["dev:8:16:2,ram:3"], ["hdd:1,dev:/dev/sdb:2"]):
+            flags = [arg for spec in specs for arg in ("--threads", spec)]
+            proc, doc = group_json(self, [tree.root], *flags)
+            self.assertEqual(path_groups(doc), expected, describe(proc))
 
     def test_help_and_version_exit_0(self):
         for args in (["--help"], ["group", "--help"], ["--version"]):
