@@ -44,6 +44,10 @@ class DeviceProbe {
 // libudev (which reads sysfs, so it also works where /run/udev does not exist) + mountinfo.
 std::unique_ptr<DeviceProbe> make_system_probe();
 
+// True for kernel interfaces that hold no user files (proc, sysfs, cgroup, devpts, devtmpfs,
+// autofs..., and anything mounted under /proc or /sys): `spindle devices` without paths skips them.
+bool is_pseudo_filesystem(const Mount& mount);
+
 // One physical device and the pool that will read it.
 struct PhysicalDevice {
   DeviceFacts facts;

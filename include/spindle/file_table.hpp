@@ -21,7 +21,9 @@ struct FileEntry {
   std::int64_t mtime_ns = 0;
   std::uint64_t path_offset = 0;
   std::uint32_t path_length = 0;
-  std::uint32_t nlink = 1;
+  std::uint32_t nlink : 31 = 1;
+  // Reached through a symlink to a file (--follow-links): an alias of its target, never a copy.
+  std::uint32_t via_symlink : 1 = 0;
 };
 
 // All files of a run. Append-only while walking (one table per worker), merged once.

@@ -108,6 +108,22 @@ void add_verbosity_flags(CLI::App& app, Config& config) {
       "-q,--quiet", [&config] { config.verbosity = -1; }, "Log only errors to stderr");
 }
 
+void add_devices_flags(CLI::App& app, Config& config, DevicesOptions& options) {
+  app.add_option("paths", options.paths,
+                 "Show the devices these files and directories live on (default: every mounted filesystem "
+                 "with real storage; kernel pseudo filesystems such as proc, sysfs and cgroup are left out)")
+      ->type_name("PATH");
+  const std::map<std::string, ReportFormat> formats{{"text", ReportFormat::text}, {"json", ReportFormat::json}};
+  app.add_option("-f,--format", config.format, "Output format: text (default) or json")
+      ->type_name("FORMAT")
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case).description(""));
+  app.add_flag("--calibrate", options.calibrate,
+               "Measure each device: read a bounded sample of its files (read-only, cold cache where possible, "
+               "about 10 s per device) with 1, 2, 4, 8, 16 and 32 threads, print the throughput of each, and store "
+               "the fewest threads within 5% of the best in $XDG_CONFIG_HOME/spindle/calibration (default "
+               "~/.config/spindle/calibration), which later runs use unless --threads names the device");
+}
+
 std::string threads_help() {
   std::string help =
       "Threads per pool, in fclones' grammar [<name>:]<r>[,<s>] (repeatable; comma-separated rules): r threads "

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 
 #include <spindle/config.hpp>
@@ -13,6 +16,14 @@ void add_candidate_flags(CLI::App& app, Config& config);
 void add_threads_flag(CLI::App& app, Config& config);
 void add_report_flags(CLI::App& app, Config& config);
 void add_verbosity_flags(CLI::App& app, Config& config);
+
+// What `spindle devices` takes beyond the shared flags.
+struct DevicesOptions {
+  std::vector<std::string> paths;  // empty: every mounted filesystem that has real storage
+  bool calibrate = false;
+};
+// PATH..., --format text|json (into config.format) and --calibrate.
+void add_devices_flags(CLI::App& app, Config& config, DevicesOptions& options);
 
 // The --threads section of the help text, generated from the built-in defaults table.
 std::string threads_help();

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <spindle/config.hpp>
+#include <spindle/error.hpp>
+#include <spindle/file_table.hpp>
+#include <spindle/group.hpp>
+#include <spindle/hash.hpp>
+#include <spindle/log.hpp>
+#include <spindle/pools.hpp>
+
+namespace spindle {
+
+// Candidate groups as index ranges over one array: group g is files[starts[g] .. starts[g+1]).
+struct Candidates {
+  std::vector<FileIndex> files;
+  std::vector<std::uint32_t> starts{0};
+
+  std::size_t groups() const { return starts.size() - 1; }
+  std::span<const FileIndex> group(std::size_t g) const {
+    return {files.data() + starts[g], files.data() + starts[g + 1]};
+  }
+  void add_group(std::span<const FileIndex> members);
+};
+
+// Block size of the prefix and suffix reads.
+inline constexpr std::uint64_t k_block_size = 4096;
+
+// Groups of equal size that could hold duplicates: at least two distinct inodes, or, with
+// config.hard_links, at least two paths.
+Candidates group_by_size(const FileTable& files, const Config& config);
+
+enum class StageKind { prefix, suffix, full };
+
+// What a stage needs besides its input: shared read-only context, borrowed by every task.
+struct StageContext {
+  const Config& config;
+  Logger& log;
+  const CancelToken& cancel;
+  const FileTable& files;
+  PoolSet& pools;
+  std::span<const std::uint32_t> pool_of_file;  // pool index per FileIndex
+  std::span<const int> small_threads;           // per pool, for prefix/suffix joins
+  std::span<const int> large_threads;           // per pool, for whole-file joins
+};
+
+// Per-file results carried between stages.
+struct StageState {
+  std::vector<Digest> content_hash;  // final XXH3-128 of the whole file, once known
+  std::vector<FileError> errors;     // files dropped because they could not be read
+  std::uint64_t bytes_read = 0;
+};
+
+// Does this stage read anything for a group of files of `size` bytes? Small files skip the
+// stages they do not need: a file of at most one block is hashed whole by the prefix read, and
+// for files of at most two blocks the suffix read would cost as much as the full read.
+bool stage_reads(StageKind kind, std::uint64_t size);
+
+// Run one stage as one multi_scope join over the device pools (each distinct inode read once,
+// on the pool of its device), then split every group by the stage's digest, keeping groups
+// that still hold duplicates. Unreadable files leave their group and go to state.errors.
+Candidates run_stage(StageKind kind, const Candidates& input, const StageContext& context, StageState& state);
+
+}  // namespace spindle

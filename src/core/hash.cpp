@@ -1,0 +1,124 @@
+#include <spindle/hash.hpp>
+
+#include <cerrno>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// Header-only xxHash: XXH3 gets inlined into the read loops.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace spindle {
+
+namespace {
+
+Digest from_xxh(XXH128_hash_t h) { return {h.high64, h.low64}; }
+
+}  // namespace
+
+std::string to_hex(const Digest& digest) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH128_hash_t{digest.low, digest.high});
+  std::string out(32, '0');
+  for (std::size_t i = 0; i < sizeof(canonical.digest); ++i) {
+    out[2 * i] = k_hex[canonical.digest[i] >> 4];
+    out[2 * i + 1] = k_hex[canonical.digest[i] & 0xf];
+  }
+  return out;
+}
+
+Digest hash_bytes(std::span<const std::byte> bytes) { return from_xxh(XXH3_128bits(bytes.data(), bytes.size())); }
+
+Result<InputFile> InputFile::open(const char* path, const FileIdentity& expected) {
+  // O_NONBLOCK: if the walked regular file was replaced by a FIFO, open must not hang.
+  // O_NOATIME is refused (EPERM) on files we do not own; retry without it.
+  const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  int fd = ::open(path, flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) {
+    fd = ::open(path, flags);
+  }
+  if (fd < 0) {
+    return FileError{path, errno, "open", ""};
+  }
+  InputFile file(fd, path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return file.error(errno, "stat");
+  }
+  if (!S_ISREG(st.st_mode) || st.st_ino != expected.ino || st.st_dev != expected.dev) {
+    return FileError{path, 0, "changed", "no longer the file that was scanned"};
+  }
+  if (static_cast<std::uint64_t>(st.st_size) != expected.size) {
+    return FileError{path, 0, "changed", "size changed since it was scanned"};
+  }
+  return file;
+}
+
+InputFile::InputFile(InputFile&& other) noexcept : m_fd(other.m_fd), m_path(other.m_path) { other.m_fd = -1; }
+
+InputFile& InputFile::operator=(InputFile&& other) noexcept {
+  if (this != &other) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = other.m_fd;
+    m_path = other.m_path;
+    other.m_fd = -1;
+  }
+  return *this;
+}
+
+InputFile::~InputFile() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+FileError InputFile::error(int errnum, const char* op) const { return FileError{m_path, errnum, op, ""}; }
+
+Result<Digest> InputFile::hash_range(std::uint64_t offset, std::uint64_t length, std::span<std::byte> buffer) {
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  std::uint64_t done = 0;
+  while (done < length) {
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
+    ssize_t got = ::pread(m_fd, buffer.data(), want, static_cast<off_t>(offset + done));
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return error(errno, "read");
+    }
+    if (got == 0) {
+      return FileError{m_path, 0, "changed", "file shrank while it was read"};
+    }
+    if (done == 0 && static_cast<std::uint64_t>(got) == length) {
+      return from_xxh(XXH3_128bits(buffer.data(), static_cast<std::size_t>(got)));  // the common one-read case
+    }
+    XXH3_128bits_update(&state, buffer.data(), static_cast<std::size_t>(got));
+    done += static_cast<std::uint64_t>(got);
+  }
+  return from_xxh(XXH3_128bits_digest(&state));
+}
+
+Result<Digest> InputFile::hash_all(std::uint64_t size, std::span<std::byte> buffer, bool drop_cache) {
+  ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  Result<Digest> digest = hash_range(0, size, buffer);
+  if (digest.ok()) {
+    // One more byte means the file grew since the walk: its content is not what was sized.
+    std::byte probe[1];
+    ssize_t extra = ::pread(m_fd, probe, 1, static_cast<off_t>(size));
+    if (extra > 0) {
+      return FileError{m_path, 0, "changed", "file grew while it was read"};
+    }
+  }
+  if (drop_cache) {
+    ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_DONTNEED);
+  }
+  return digest;
+}
+
+}  // namespace spindle

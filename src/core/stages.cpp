@@ -1,0 +1,235 @@
+// The candidate pipeline. Each pass keeps only groups that can still hold duplicates:
+//
+//   walked files ──size──▶ equal sizes ──prefix──▶ equal first block ──suffix──▶ equal last block
+//        ──full──▶ equal XXH3-128 of the whole content ──▶ duplicate groups
+//
+// A file of at most one block is hashed whole by its prefix read and skips the rest; files of at
+// most two blocks skip the suffix read. Every pass that reads is one multi_scope join over the
+// device pools; each distinct inode is read once, by the pool of the device it lives on, and the
+// merge that follows (split by digest) runs on one thread.
+#include <spindle/stages.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+
+namespace spindle {
+
+void Candidates::add_group(std::span<const FileIndex> members) {
+  files.insert(files.end(), members.begin(), members.end());
+  starts.push_back(static_cast<std::uint32_t>(files.size()));
+}
+
+namespace {
+
+bool same_inode(const FileEntry& a, const FileEntry& b) { return a.dev == b.dev && a.ino == b.ino; }
+
+// Enough copies for a group: two distinct inodes, or two paths when hard links count.
+bool holds_duplicates(std::span<const FileIndex> members, const FileTable& files, bool hard_links) {
+  if (members.size() < 2) {
+    return false;
+  }
+  if (hard_links) {
+    return true;
+  }
+  const FileEntry& first = files[members[0]];
+  return std::any_of(members.begin() + 1, members.end(),
+                     [&](FileIndex f) { return !same_inode(files[f], first); });
+}
+
+}  // namespace
+
+Candidates group_by_size(const FileTable& files, const Config& config) {
+  std::vector<FileIndex> order(files.size());
+  for (FileIndex i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  // Within a size, order by inode so hard links sit together (read once in later stages).
+  std::sort(order.begin(), order.end(), [&](FileIndex a, FileIndex b) {
+    const FileEntry& x = files[a];
+    const FileEntry& y = files[b];
+    return std::tie(x.size, x.dev, x.ino, a) < std::tie(y.size, y.dev, y.ino, b);
+  });
+  Candidates out;
+  for (std::size_t begin = 0; begin < order.size();) {
+    std::size_t end = begin + 1;
+    while (end < order.size() && files[order[end]].size == files[order[begin]].size) {
+      ++end;
+    }
+    std::span<const FileIndex> members(order.data() + begin, end - begin);
+    if (holds_duplicates(members, files, config.hard_links)) {
+      out.add_group(members);
+    }
+    begin = end;
+  }
+  return out;
+}
+
+bool stage_reads(StageKind kind, std::uint64_t size) {
+  switch (kind) {
+    case StageKind::prefix:
+      return true;
+    case StageKind::suffix:
+      return size > 2 * k_block_size;
+    case StageKind::full:
+      return size > k_block_size;
+  }
+  return false;
+}
+
+namespace {
+
+// Read one file for `kind` and return its digest; the file's hash is complete when the read
+// covered all of it.
+Result<Digest> read_for_stage(StageKind kind, const FileTable& files, FileIndex f, Worker& worker) {
+  const FileEntry& entry = files[f];
+  Result<InputFile> file = InputFile::open(files.c_path(f), FileIdentity{entry.dev, entry.ino, entry.size});
+  if (!file.ok()) {
+    return std::move(file).error();
+  }
+  switch (kind) {
+    case StageKind::prefix: {
+      std::uint64_t length = std::min(entry.size, k_block_size);
+      return file->hash_range(0, length, worker.buffer(k_block_size));
+    }
+    case StageKind::suffix:
+      return file->hash_range(entry.size - k_block_size, k_block_size, worker.buffer(k_block_size));
+    case StageKind::full:
+      return file->hash_all(entry.size, worker.buffer(256 * 1024), false);
+  }
+  return FileError{files.c_path(f), 0, "internal", "unknown stage"};
+}
+
+std::uint64_t bytes_for_stage(StageKind kind, std::uint64_t size) {
+  return kind == StageKind::full ? size : std::min(size, k_block_size);
+}
+
+}  // namespace
+
+Candidates run_stage(StageKind kind, const Candidates& input, const StageContext& context, StageState& state) {
+  const FileTable& files = context.files;
+  const std::size_t pools = context.pools.size();
+
+  // One reader per distinct inode (members of a group are sorted by inode), bucketed by pool.
+  std::vector<std::vector<FileIndex>> readers(pools);
+  for (std::size_t g = 0; g < input.groups(); ++g) {
+    std::span<const FileIndex> members = input.group(g);
+    if (!stage_reads(kind, files[members[0]].size)) {
+      continue;
+    }
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (i == 0 || !same_inode(files[members[i]], files[members[i - 1]])) {
+        readers[context.pool_of_file[members[i]]].push_back(members[i]);
+      }
+    }
+  }
+
+  std::vector<Digest> digest(files.size());
+  std::vector<std::uint8_t> failed(files.size(), 0);
+  std::mutex error_mutex;
+  std::atomic<std::uint64_t> bytes_read{0};
+  std::span<const int> sizes = kind == StageKind::full ? context.large_threads : context.small_threads;
+
+  auto read_batch = [&](std::span<const FileIndex> batch, Worker& worker) {
+    PoolCounters& counters = context.pools.counters(static_cast<std::size_t>(worker.pool_index()));
+    std::uint64_t bytes = 0;
+    for (FileIndex f : batch) {
+      if (context.cancel.cancelled()) {
+        return;
+      }
+      Result<Digest> result = read_for_stage(kind, files, f, worker);
+      if (result.ok()) {
+        digest[f] = *result;
+        bytes += bytes_for_stage(kind, files[f].size);
+      } else {
+        failed[f] = 1;
+        context.log.file_error(result.error());
+        std::lock_guard lock(error_mutex);
+        state.errors.push_back(std::move(result).error());
+      }
+    }
+    counters.files.fetch_add(batch.size(), std::memory_order_relaxed);
+    counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
+    bytes_read.fetch_add(bytes, std::memory_order_relaxed);
+  };
+
+  context.pools.multi_scope(
+      context.cancel,
+      [&](std::span<Scope> scopes) {
+        for (std::size_t p = 0; p < pools; ++p) {
+          std::vector<FileIndex>& list = readers[p];
+          if (list.empty()) {
+            continue;
+          }
+          Scope& scope = scopes[p];
+          if (scope.threads() == 1) {
+            // One reader: keep the disk head moving forward (inode order approximates layout).
+            std::sort(list.begin(), list.end(), [&](FileIndex a, FileIndex b) {
+              return std::tie(files[a].dev, files[a].ino) < std::tie(files[b].dev, files[b].ino);
+            });
+          }
+          // Batches small enough to balance the pool's threads, large enough that queueing
+          // costs nothing next to the reads.
+          std::size_t per_thread = list.size() / (static_cast<std::size_t>(scope.threads()) * 8) + 1;
+          std::size_t batch = std::clamp<std::size_t>(per_thread, 1, kind == StageKind::full ? 16 : 256);
+          for (std::size_t begin = 0; begin < list.size(); begin += batch) {
+            std::span<const FileIndex> part(list.data() + begin, std::min(batch, list.size() - begin));
+            scope.spawn([&read_batch, part](Worker& worker) { read_batch(part, worker); });
+          }
+        }
+      },
+      [&](const std::exception_ptr& extra) {
+        try {
+          std::rethrow_exception(extra);
+        } catch (const std::exception& e) {
+          context.log.error(std::string("another task failed too: ") + e.what());
+        } catch (...) {
+          context.log.error("another task failed too");
+        }
+      },
+      sizes);
+  state.bytes_read += bytes_read.load();
+
+  // Merge (one thread): hard links take their inode's digest, then split groups by digest.
+  Candidates out;
+  std::vector<FileIndex> members;
+  for (std::size_t g = 0; g < input.groups(); ++g) {
+    std::span<const FileIndex> group = input.group(g);
+    if (!stage_reads(kind, files[group[0]].size)) {
+      out.add_group(group);
+      continue;
+    }
+    members.clear();
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      FileIndex f = group[i];
+      if (i > 0 && same_inode(files[f], files[group[i - 1]])) {
+        digest[f] = digest[group[i - 1]];
+        failed[f] = failed[group[i - 1]];
+      }
+      if (!failed[f]) {
+        members.push_back(f);
+      }
+    }
+    std::stable_sort(members.begin(), members.end(),
+                     [&](FileIndex a, FileIndex b) { return digest[a] < digest[b]; });
+    for (std::size_t begin = 0; begin < members.size();) {
+      std::size_t end = begin + 1;
+      while (end < members.size() && digest[members[end]] == digest[members[begin]]) {
+        ++end;
+      }
+      std::span<const FileIndex> part(members.data() + begin, end - begin);
+      if (holds_duplicates(part, files, context.config.hard_links)) {
+        out.add_group(part);
+        if (kind == StageKind::full || files[part[0]].size <= k_block_size) {
+          for (FileIndex f : part) {
+            state.content_hash[f] = digest[f];
+          }
+        }
+      }
+      begin = end;
+    }
+  }
+  return out;
+}
+
+}  // namespace spindle

@@ -1,0 +1,308 @@
+#include <spindle/walk.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spindle/pools.hpp>
+
+// The walk is one multi_scope join: every directory is a task that reads its entries with
+// getdents64, stats only what it must relative to the directory fd, and spawns a task per
+// subdirectory. Results go into one FileTable per worker thread (no locks on the hot path) and
+// are concatenated once at the end.
+
+namespace spindle {
+
+namespace {
+
+struct DirId {
+  std::uint64_t dev;
+  std::uint64_t ino;
+  auto operator<=>(const DirId&) const = default;
+};
+
+struct DirTask {
+  std::string path;
+  std::uint64_t root_dev;          // for --one-file-system
+  std::vector<DirId> ancestors;    // for loop detection under --follow-links
+};
+
+struct WorkerOutput {
+  FileTable files;
+  std::vector<FileError> errors;
+  std::uint64_t directories = 0;
+  std::uint64_t skipped_special = 0;
+};
+
+class Walker {
+ public:
+  Walker(const Config& config, Logger& log, const CancelToken& cancel, std::size_t slots)
+      : m_config(config), m_log(log), m_cancel(cancel), m_out(slots) {}
+
+  void start(Scope& scope, Worker& worker, const std::string& root);
+  void walk_dir(Scope& scope, Worker& worker, const DirTask& task);
+  WalkResult finish();
+
+ private:
+  // Hidden or --exclude: applies to files and directories.
+  bool excluded(const char* name, const std::string& path) const;
+  // --name: applies to files only.
+  bool name_wanted(const char* name) const;
+  bool size_wanted(std::uint64_t size) const;
+  void add_file(WorkerOutput& out, std::string_view path, const struct stat& st, bool via_symlink) const;
+  void fail(WorkerOutput& out, std::string path, int errnum, const char* op) const;
+  bool first_visit(DirId id);
+
+  const Config& m_config;
+  Logger& m_log;
+  const CancelToken& m_cancel;
+  std::vector<WorkerOutput> m_out;
+  std::mutex m_visited_mutex;
+  std::set<DirId> m_visited;
+};
+
+std::string join_path(std::string_view dir, std::string_view name) {
+  std::string path;
+  path.reserve(dir.size() + 1 + name.size());
+  path.append(dir);
+  if (path.empty() || path.back() != '/') {
+    path.push_back('/');
+  }
+  path.append(name);
+  return path;
+}
+
+bool Walker::excluded(const char* name, const std::string& path) const {
+  if (!m_config.include_hidden && name[0] == '.') {
+    return true;
+  }
+  for (const std::string& glob : m_config.exclude_globs) {
+    bool on_path = glob.find('/') != std::string::npos;
+    if (fnmatch(glob.c_str(), on_path ? path.c_str() : name, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Walker::name_wanted(const char* name) const {
+  if (m_config.name_globs.empty()) {
+    return true;
+  }
+  for (const std::string& glob : m_config.name_globs) {
+    if (fnmatch(glob.c_str(), name, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Walker::size_wanted(std::uint64_t size) const {
+  if (size == 0 && !m_config.include_empty) {
+    return false;
+  }
+  return size >= m_config.min_size && (!m_config.max_size || size <= *m_config.max_size);
+}
+
+void Walker::add_file(WorkerOutput& out, std::string_view path, const struct stat& st, bool via_symlink) const {
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  if (!size_wanted(size)) {
+    return;
+  }
+  FileEntry entry;
+  entry.size = size;
+  entry.ino = st.st_ino;
+  entry.dev = st.st_dev;
+  entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  entry.nlink = static_cast<std::uint32_t>(std::min<nlink_t>(st.st_nlink, 0x7fffffff));
+  entry.via_symlink = via_symlink ? 1 : 0;
+  out.files.add(entry, path);
+}
+
+void Walker::fail(WorkerOutput& out, std::string path, int errnum, const char* op) const {
+  FileError error{std::move(path), errnum, op, ""};
+  m_log.file_error(error);
+  out.errors.push_back(std::move(error));
+}
+
+bool Walker::first_visit(DirId id) {
+  std::lock_guard lock(m_visited_mutex);
+  return m_visited.insert(id).second;
+}
+
+void Walker::start(Scope& scope, Worker& worker, const std::string& root) {
+  WorkerOutput& out = m_out[worker.slot()];
+  struct stat st {};
+  // Command-line paths are followed even when they are symlinks, as `find -H` does.
+  if (::fstatat(AT_FDCWD, root.c_str(), &st, AT_NO_AUTOMOUNT) != 0) {
+    fail(out, root, errno, "stat");
+    return;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    walk_dir(scope, worker, DirTask{root, st.st_dev, {}});
+  } else if (S_ISREG(st.st_mode)) {
+    std::string::size_type slash = root.rfind('/');
+    if (name_wanted(root.c_str() + (slash == std::string::npos ? 0 : slash + 1))) {
+      add_file(out, root, st, false);
+    }
+  } else {
+    ++out.skipped_special;
+    m_log.info(escape_for_terminal(root) + ": not a regular file or directory, skipped");
+  }
+}
+
+void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
+  WorkerOutput& out = m_out[worker.slot()];
+  if (m_cancel.cancelled()) {
+    return;
+  }
+  int fd = ::open(task.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    fail(out, task.path, errno, "opendir");
+    return;
+  }
+  struct stat dir_st {};
+  if (::fstat(fd, &dir_st) != 0) {
+    fail(out, task.path, errno, "stat");
+    ::close(fd);
+    return;
+  }
+  DirId self{dir_st.st_dev, dir_st.st_ino};
+  for (const DirId& ancestor : task.ancestors) {
+    if (ancestor == self) {
+      FileError error{task.path, ELOOP, "loop", "directory contains itself through a symbolic link"};
+      m_log.file_error(error);
+      out.errors.push_back(std::move(error));
+      ::close(fd);
+      return;
+    }
+  }
+  // A directory reached twice (overlapping arguments, or a symlink to a directory already walked)
+  // is walked once, so a file is never listed twice under the same name.
+  if (!first_visit(self)) {
+    ::close(fd);
+    return;
+  }
+  ++out.directories;
+
+  std::vector<DirId> ancestors;
+  if (m_config.follow_links) {
+    ancestors = task.ancestors;
+    ancestors.push_back(self);
+  }
+  std::span<std::byte> buffer = worker.buffer(64 * 1024);
+  for (;;) {
+    ssize_t got = ::getdents64(fd, buffer.data(), buffer.size());
+    if (got < 0) {
+      fail(out, task.path, errno, "readdir");
+      break;
+    }
+    if (got == 0) {
+      break;
+    }
+    for (ssize_t pos = 0; pos < got;) {
+      auto* entry = reinterpret_cast<struct dirent64*>(buffer.data() + pos);
+      pos += entry->d_reclen;
+      const char* name = entry->d_name;
+      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) {
+        continue;
+      }
+      std::string path = join_path(task.path, name);
+      unsigned char type = entry->d_type;
+      if (excluded(name, path)) {
+        continue;
+      }
+      if (type == DT_FIFO || type == DT_SOCK || type == DT_CHR || type == DT_BLK) {
+        ++out.skipped_special;
+        continue;
+      }
+      if (type == DT_LNK && !m_config.follow_links) {
+        continue;
+      }
+      if (type == DT_DIR && !m_config.one_file_system && !m_config.follow_links) {
+        scope.spawn([this, &scope, sub = DirTask{std::move(path), task.root_dev, {}}](Worker& w) {
+          walk_dir(scope, w, sub);
+        });
+        continue;
+      }
+      struct stat st {};
+      int flags = AT_NO_AUTOMOUNT | (type == DT_LNK ? 0 : AT_SYMLINK_NOFOLLOW);
+      if (::fstatat(fd, name, &st, flags) != 0) {
+        if (type == DT_LNK && errno == ENOENT) {
+          m_log.info(escape_for_terminal(path) + ": dangling symbolic link, skipped");
+        } else {
+          fail(out, std::move(path), errno, "stat");
+        }
+        continue;
+      }
+      if (S_ISLNK(st.st_mode)) {  // d_type was DT_UNKNOWN
+        if (!m_config.follow_links) {
+          continue;
+        }
+        type = DT_LNK;
+        if (::fstatat(fd, name, &st, AT_NO_AUTOMOUNT) != 0) {
+          m_log.info(escape_for_terminal(path) + ": dangling symbolic link, skipped");
+          continue;
+        }
+      }
+      if (S_ISDIR(st.st_mode)) {
+        if (m_config.one_file_system && st.st_dev != task.root_dev) {
+          continue;
+        }
+        scope.spawn([this, &scope, sub = DirTask{std::move(path), task.root_dev, ancestors}](Worker& w) {
+          walk_dir(scope, w, sub);
+        });
+      } else if (S_ISREG(st.st_mode)) {
+        if (name_wanted(name)) {
+          add_file(out, path, st, type == DT_LNK);
+        }
+      } else {
+        ++out.skipped_special;
+      }
+    }
+  }
+  ::close(fd);
+}
+
+WalkResult Walker::finish() {
+  WalkResult result;
+  std::size_t files = 0;
+  for (const WorkerOutput& out : m_out) {
+    files += out.files.size();
+  }
+  result.files.reserve(files, 0);
+  for (WorkerOutput& out : m_out) {
+    result.files.append(out.files);
+    for (FileError& error : out.errors) {
+      result.errors.push_back(std::move(error));
+    }
+    result.directories += out.directories;
+    result.skipped_special += out.skipped_special;
+    out = WorkerOutput{};
+  }
+  return result;
+}
+
+}  // namespace
+
+WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel) {
+  PoolSet pools({PoolSpec{"main", config.threads.main_threads()}});
+  Walker walker(config, log, cancel, pools.total_threads());
+  pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+    Scope& scope = scopes[0];
+    for (const std::string& root : config.paths) {
+      scope.spawn([&walker, &scope, &root](Worker& worker) { walker.start(scope, worker, root); });
+    }
+  });
+  return walker.finish();
+}
+
+}  // namespace spindle

@@ -1,0 +1,262 @@
+// The seeds' failures (../shared/seeds/) must be impossible with PoolSet::multi_scope:
+// starvation of one pool's work by another's, deadlock when a pool's only thread blocks on another
+// pool, and pools exceeding their sizes. Also borrowing, exceptions and cancellation.
+#include <spindle/pools.hpp>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace spindle {
+namespace {
+
+// A gate that tasks block on until it is opened; no timing involved.
+class Gate {
+ public:
+  void open() {
+    std::lock_guard lock(m_mutex);
+    m_open = true;
+    m_cv.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(m_mutex);
+    m_cv.wait(lock, [&] { return m_open; });
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_open = false;
+};
+
+TEST(MultiScope, FloodedPoolDoesNotStarveAnotherPool) {
+  // Seed 000: pool A is flooded by a task that keeps spawning work on A until a task on pool B
+  // sets a flag. B's task is a late-comer: it is spawned only once A's queue is long. If it had
+  // to wait behind A's work (one shared pool), this join would never return.
+  PoolSet pools({{"a", 2}, {"b", 1}});
+  CancelToken cancel;
+  std::atomic<bool> flag{false};
+  std::atomic<long> spawned_on_a{0};
+  // Declared outside the body: tasks may only borrow what outlives the join.
+  std::function<void(Worker&)> flood;
+  pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+    Scope& a = scopes[0];
+    Scope& b = scopes[1];
+    flood = [&, &a = a, &b = b](Worker&) {
+      if (flag.load()) {
+        return;
+      }
+      if (++spawned_on_a == 1000) {
+        b.spawn([&](Worker& w) {
+          EXPECT_EQ(w.pool_index(), 1);
+          flag.store(true);
+        });
+      }
+      a.spawn(flood);
+      a.spawn(flood);  // A's queue only grows while the flag is unset
+    };
+    a.spawn(flood);
+  });
+  EXPECT_TRUE(flag.load());
+  EXPECT_GE(spawned_on_a.load(), 1000);
+}
+
+TEST(MultiScope, PoolBlockedOnAnotherPoolDoesNotDeadlock) {
+  // Seed 001: A's only thread blocks until a task on B produces a value.
+  for (int round = 0; round < 50; ++round) {
+    PoolSet pools({{"a", 1}, {"b", 1}});
+    CancelToken cancel;
+    std::promise<int> produced;
+    std::shared_future<int> value = produced.get_future().share();
+    int seen = 0;
+    pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+      scopes[0].spawn([&](Worker&) { seen = value.get(); });
+      scopes[1].spawn([&](Worker&) { produced.set_value(42 + round); });
+    });
+    EXPECT_EQ(seen, 42 + round);
+  }
+}
+
+TEST(MultiScope, EachPoolRunsExactlyItsThreadCountAtOnce) {
+  // Tasks block until as many as possible are running, so the recorded maximum is the pool size
+  // exactly: never more (isolation), and not less (the team really has that many threads).
+  PoolSet pools({{"hdd", 1}, {"ssd", 4}});
+  CancelToken cancel;
+  std::array<std::atomic<int>, 2> running{};
+  std::array<Gate, 2> all_started;
+  std::array<std::atomic<int>, 2> started{};
+  const std::array<int, 2> size{1, 4};
+  pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+    for (int p = 0; p < 2; ++p) {
+      for (int i = 0; i < 40; ++i) {
+        scopes[static_cast<std::size_t>(p)].spawn([&, p](Worker& w) {
+          EXPECT_EQ(w.pool_index(), p);
+          EXPECT_LT(w.thread_index(), size[static_cast<std::size_t>(p)]);
+          ++running[static_cast<std::size_t>(p)];
+          if (++started[static_cast<std::size_t>(p)] == size[static_cast<std::size_t>(p)]) {
+            all_started[static_cast<std::size_t>(p)].open();
+          }
+          all_started[static_cast<std::size_t>(p)].wait();
+          --running[static_cast<std::size_t>(p)];
+        });
+      }
+    }
+  });
+  EXPECT_EQ(pools.counters(0).max_running.load(), 1);
+  EXPECT_EQ(pools.counters(1).max_running.load(), 4);
+  EXPECT_EQ(pools.counters(0).tasks.load(), 40u);
+  EXPECT_EQ(pools.counters(1).tasks.load(), 40u);
+}
+
+TEST(MultiScope, TasksBorrowTheCallersStackAndSeeEveryWrite) {
+  PoolSet pools({{"a", 3}, {"b", 2}, {"c", 1}});
+  CancelToken cancel;
+  std::vector<long> per_slot(pools.total_threads(), 0);
+  const std::vector<int> input(1000, 3);  // borrowed read-only by every task
+  pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+    for (std::size_t i = 0; i < input.size(); ++i) {
+      scopes[i % scopes.size()].spawn([&, i](Worker& w) { per_slot[w.slot()] += input[i]; });
+    }
+  });
+  long total = 0;
+  for (long v : per_slot) {
+    total += v;
+  }
+  EXPECT_EQ(total, 3000);
+}
+
+TEST(MultiScope, FirstExceptionIsRethrownAndTheRestAreReported) {
+  PoolSet pools({{"a", 2}, {"b", 2}});
+  CancelToken cancel;
+  std::atomic<int> extra{0};
+  Gate both_thrown;
+  std::atomic<int> throwing{0};
+  EXPECT_THROW(pools.multi_scope(
+                   cancel,
+                   [&](std::span<Scope> scopes) {
+                     for (Scope& scope : scopes) {
+                       scope.spawn([&](Worker&) {
+                         // Both tasks reach the throw before either throws, so both are recorded.
+                         if (++throwing == 2) {
+                           both_thrown.open();
+                         }
+                         both_thrown.wait();
+                         throw std::runtime_error("task failed");
+                       });
+                     }
+                   },
+                   [&](const std::exception_ptr&) { ++extra; }),
+               std::runtime_error);
+  EXPECT_EQ(extra.load(), 1);
+}
+
+TEST(MultiScope, ExceptionFromTheBodyIsRethrown) {
+  PoolSet pools({{"a", 1}});
+  CancelToken cancel;
+  EXPECT_THROW(pools.multi_scope(cancel, [&](std::span<Scope>) { throw std::logic_error("body"); }),
+               std::logic_error);
+}
+
+TEST(MultiScope, AfterAFailureQueuedTasksAreDroppedUnrun) {
+  PoolSet pools({{"a", 1}});
+  CancelToken cancel;
+  std::atomic<int> ran{0};
+  EXPECT_THROW(pools.multi_scope(cancel,
+                                 [&](std::span<Scope> scopes) {
+                                   scopes[0].spawn([&](Worker&) { throw std::runtime_error("first"); });
+                                   for (int i = 0; i < 100; ++i) {
+                                     scopes[0].spawn([&](Worker&) { ++ran; });
+                                   }
+                                 }),
+               std::runtime_error);
+  // FIFO on one thread: the failing task ran first, so none of the others did.
+  EXPECT_EQ(ran.load(), 0);
+}
+
+TEST(MultiScope, CancellationStopsEveryPoolAndTheJoinReturns) {
+  PoolSet pools({{"a", 2}, {"b", 1}});
+  CancelToken cancel;
+  std::atomic<long> ran{0};
+  // Each task respawns itself forever; only cancellation can end this join.
+  std::function<void(Worker&)> forever_a;
+  std::function<void(Worker&)> forever_b;
+  pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+    forever_a = [&, scopes](Worker&) {
+      if (++ran == 1000) {
+        cancel.cancel();
+      }
+      scopes[0].spawn(forever_a);
+    };
+    forever_b = [&, scopes](Worker&) {
+      ++ran;
+      scopes[1].spawn(forever_b);
+    };
+    scopes[0].spawn(forever_a);
+    scopes[1].spawn(forever_b);
+  });
+  EXPECT_TRUE(cancel.cancelled());
+  EXPECT_GE(ran.load(), 1000);
+}
+
+TEST(MultiScope, PerJoinSizesOverrideThePoolSize) {
+  PoolSet pools({{"a", 1}});
+  CancelToken cancel;
+  std::atomic<int> started{0};
+  Gate all;
+  const std::array<int, 1> sizes{3};
+  pools.multi_scope(
+      cancel,
+      [&](std::span<Scope> scopes) {
+        EXPECT_EQ(scopes[0].threads(), 3);
+        for (int i = 0; i < 3; ++i) {
+          scopes[0].spawn([&](Worker&) {
+            if (++started == 3) {
+              all.open();
+            }
+            all.wait();  // only returns if three tasks run at once
+          });
+        }
+      },
+      {}, sizes);
+  EXPECT_EQ(pools.counters(0).max_running.load(), 3);
+}
+
+TEST(MultiScope, ManyJoinsInARowDoNotHang) {
+  PoolSet pools({{"a", 1}, {"b", 4}});
+  CancelToken cancel;
+  long total = 0;
+  for (int round = 0; round < 200; ++round) {
+    std::atomic<int> count{0};
+    pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+      for (int i = 0; i < 10; ++i) {
+        scopes[static_cast<std::size_t>(i % 2)].spawn([&](Worker&) { ++count; });
+      }
+    });
+    total += count.load();
+  }
+  EXPECT_EQ(total, 2000);
+}
+
+TEST(Worker, BufferIsPageAlignedAndGrows) {
+  PoolSet pools({{"a", 1}});
+  CancelToken cancel;
+  pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+    scopes[0].spawn([](Worker& w) {
+      std::span<std::byte> small = w.buffer(100);
+      EXPECT_EQ(reinterpret_cast<std::uintptr_t>(small.data()) % 4096, 0u);
+      EXPECT_EQ(small.size(), 100u);
+      std::span<std::byte> big = w.buffer(1 << 20);
+      EXPECT_EQ(big.size(), 1u << 20);
+      big[big.size() - 1] = std::byte{1};
+    });
+  });
+}
+
+}  // namespace
+}  // namespace spindle
