@@ -1,11 +1,11 @@
 #pragma once
 
+#include <spindle/threads_spec.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <spindle/threads_spec.hpp>
 
 namespace spindle {
 

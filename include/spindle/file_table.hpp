@@ -1,12 +1,12 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <sys/types.h>
 
 namespace spindle {
 
@@ -47,9 +47,7 @@ class FileTable {
   // Keep only the entries for which keep[i] is true (paths stay in the arena).
   void filter(const std::vector<bool>& keep);
 
-  std::size_t memory_bytes() const {
-    return m_entries.capacity() * sizeof(FileEntry) + m_paths.capacity();
-  }
+  std::size_t memory_bytes() const { return m_entries.capacity() * sizeof(FileEntry) + m_paths.capacity(); }
 
  private:
   std::vector<FileEntry> m_entries;

@@ -1,9 +1,5 @@
 #pragma once
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include <spindle/config.hpp>
 #include <spindle/device_class.hpp>
 #include <spindle/error.hpp>
@@ -11,6 +7,10 @@
 #include <spindle/hash.hpp>
 #include <spindle/log.hpp>
 #include <spindle/threads_spec.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace spindle {
 

@@ -1,13 +1,13 @@
 #pragma once
 
-#include <cstdint>
-#include <span>
-#include <string>
+#include <spindle/error.hpp>
+#include <spindle/result.hpp>
 
 #include <sys/types.h>
 
-#include <spindle/error.hpp>
-#include <spindle/result.hpp>
+#include <cstdint>
+#include <span>
+#include <string>
 
 namespace spindle {
 

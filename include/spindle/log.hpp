@@ -1,11 +1,11 @@
 #pragma once
 
+#include <spindle/error.hpp>
+
 #include <cstdio>
 #include <mutex>
 #include <string>
 #include <string_view>
-
-#include <spindle/error.hpp>
 
 namespace spindle {
 

@@ -1,12 +1,12 @@
 #pragma once
 
+#include <spindle/config.hpp>
+#include <spindle/group.hpp>
+
 #include <memory>
 #include <ostream>
 #include <string>
 #include <string_view>
-
-#include <spindle/config.hpp>
-#include <spindle/group.hpp>
 
 namespace spindle {
 

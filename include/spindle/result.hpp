@@ -1,9 +1,9 @@
 #pragma once
 
+#include <spindle/error.hpp>
+
 #include <utility>
 #include <variant>
-
-#include <spindle/error.hpp>
 
 namespace spindle {
 
@@ -12,7 +12,7 @@ namespace spindle {
 template <typename T>
 class Result {
  public:
-  Result(T value) : m_value(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : m_value(std::in_place_index<0>, std::move(value)) {}          // NOLINT: implicit by design
   Result(FileError error) : m_value(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return m_value.index() == 0; }
@@ -33,11 +33,11 @@ class Result {
 
 // Evaluate `expr` (a Result); on error return the error from the enclosing function, else bind
 // the value to `var`.
-#define SPINDLE_TRY_ASSIGN(var, expr)              \
-  auto var##_result = (expr);                      \
-  if (!var##_result.ok()) {                        \
-    return std::move(var##_result).error();        \
-  }                                                \
+#define SPINDLE_TRY_ASSIGN(var, expr)       \
+  auto var##_result = (expr);               \
+  if (!var##_result.ok()) {                 \
+    return std::move(var##_result).error(); \
+  }                                         \
   auto var = std::move(var##_result).value()
 
 }  // namespace spindle

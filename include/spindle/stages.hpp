@@ -1,9 +1,5 @@
 #pragma once
 
-#include <cstdint>
-#include <span>
-#include <vector>
-
 #include <spindle/config.hpp>
 #include <spindle/error.hpp>
 #include <spindle/file_table.hpp>
@@ -11,6 +7,10 @@
 #include <spindle/hash.hpp>
 #include <spindle/log.hpp>
 #include <spindle/pools.hpp>
+
+#include <cstdint>
+#include <span>
+#include <vector>
 
 namespace spindle {
 

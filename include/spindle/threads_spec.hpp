@@ -1,11 +1,11 @@
 #pragma once
 
+#include <spindle/device_class.hpp>
+
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <spindle/device_class.hpp>
 
 namespace spindle {
 
@@ -21,7 +21,7 @@ struct ThreadsRule {
   enum class Target { fallback, main, device_class, device };
   Target target = Target::fallback;
   DeviceClass device_class = DeviceClass::unknown;  // when target == device_class
-  std::string device;  // when target == device: "/dev/sdb" or "8:16" as the user wrote it
+  std::string device;                               // when target == device: "/dev/sdb" or "8:16" as the user wrote it
   ThreadCounts counts;
 };
 

@@ -1,11 +1,11 @@
 #pragma once
 
-#include <vector>
-
 #include <spindle/config.hpp>
 #include <spindle/error.hpp>
 #include <spindle/file_table.hpp>
 #include <spindle/log.hpp>
+
+#include <vector>
 
 namespace spindle {
 

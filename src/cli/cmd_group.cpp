@@ -1,18 +1,18 @@
 // `spindle group`: find duplicate files and print the report.
-#include <cstdio>
-#include <fstream>
-#include <iostream>
-
-#include <unistd.h>
+#include "commands.hpp"
+#include "exit_code.hpp"
+#include "flags.hpp"
+#include "output.hpp"
 
 #include <spindle/device.hpp>
 #include <spindle/group.hpp>
 #include <spindle/report.hpp>
 
-#include "commands.hpp"
-#include "exit_code.hpp"
-#include "flags.hpp"
-#include "output.hpp"
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
 
 namespace spindle::cli {
 

@@ -1,11 +1,11 @@
 #pragma once
 
-#include <functional>
+#include <spindle/config.hpp>
+#include <spindle/pools.hpp>
 
 #include <CLI/CLI.hpp>
 
-#include <spindle/config.hpp>
-#include <spindle/pools.hpp>
+#include <functional>
 
 namespace spindle::cli {
 

@@ -1,13 +1,13 @@
 // spindle: the thin command line over spindle_core. Parses, dispatches, maps errors to exit codes.
-#include <cstdio>
-#include <exception>
-#include <vector>
-
-#include <CLI/CLI.hpp>
-
 #include "commands.hpp"
 #include "exit_code.hpp"
 #include "signals.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <vector>
 
 int main(int argc, char** argv) {
   using namespace spindle::cli;

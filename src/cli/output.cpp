@@ -1,14 +1,14 @@
 #include "output.hpp"
 
+#include <spindle/error.hpp>
+
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
-
-#include <unistd.h>
-
-#include <spindle/error.hpp>
 
 namespace spindle::cli {
 

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <spindle/log.hpp>
+
 #include <functional>
 #include <ostream>
 #include <string>
-
-#include <spindle/log.hpp>
 
 namespace spindle::cli {
 

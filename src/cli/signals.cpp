@@ -1,10 +1,10 @@
 #include "signals.hpp"
 
-#include <csignal>
+#include "exit_code.hpp"
 
 #include <unistd.h>
 
-#include "exit_code.hpp"
+#include <csignal>
 
 namespace spindle::cli {
 

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <spindle/pools.hpp>
+
 #include <pthread.h>
 
 #include <thread>
-
-#include <spindle/pools.hpp>
 
 namespace spindle::cli {
 

@@ -1,7 +1,7 @@
 #include <spindle/config.hpp>
 
-#include <cmath>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 

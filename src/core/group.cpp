@@ -1,16 +1,16 @@
-#include <spindle/group.hpp>
-
-#include <algorithm>
-#include <chrono>
-#include <climits>
-#include <cstdlib>
-#include <string>
-#include <unordered_map>
-
 #include <spindle/device.hpp>
+#include <spindle/group.hpp>
 #include <spindle/pools.hpp>
 #include <spindle/stages.hpp>
 #include <spindle/walk.hpp>
+
+#include <climits>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <unordered_map>
 
 namespace spindle {
 
@@ -159,8 +159,8 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
     std::uint64_t before = state.bytes_read;
     std::uint64_t files_in = candidates.files.size();
     candidates = run_stage(kind, candidates, context, state);
-    stats.stages.push_back({name, files_in, candidates.files.size(), candidates.groups(),
-                            state.bytes_read - before, elapsed_ns(t)});
+    stats.stages.push_back(
+        {name, files_in, candidates.files.size(), candidates.groups(), state.bytes_read - before, elapsed_ns(t)});
     if (cancel.cancelled()) {
       result.cancelled = true;
       return result;

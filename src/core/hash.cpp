@@ -1,10 +1,10 @@
 #include <spindle/hash.hpp>
 
-#include <cerrno>
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 // Header-only xxHash: XXH3 gets inlined into the read loops.
 #define XXH_INLINE_ALL
@@ -14,7 +14,9 @@ namespace spindle {
 
 namespace {
 
-Digest from_xxh(XXH128_hash_t h) { return {h.high64, h.low64}; }
+Digest from_xxh(XXH128_hash_t h) {
+  return {h.high64, h.low64};
+}
 
 }  // namespace
 
@@ -30,7 +32,9 @@ std::string to_hex(const Digest& digest) {
   return out;
 }
 
-Digest hash_bytes(std::span<const std::byte> bytes) { return from_xxh(XXH3_128bits(bytes.data(), bytes.size())); }
+Digest hash_bytes(std::span<const std::byte> bytes) {
+  return from_xxh(XXH3_128bits(bytes.data(), bytes.size()));
+}
 
 Result<InputFile> InputFile::open(const char* path, const FileIdentity& expected) {
   // O_NONBLOCK: if the walked regular file was replaced by a FIFO, open must not hang.
@@ -57,7 +61,9 @@ Result<InputFile> InputFile::open(const char* path, const FileIdentity& expected
   return file;
 }
 
-InputFile::InputFile(InputFile&& other) noexcept : m_fd(other.m_fd), m_path(other.m_path) { other.m_fd = -1; }
+InputFile::InputFile(InputFile&& other) noexcept : m_fd(other.m_fd), m_path(other.m_path) {
+  other.m_fd = -1;
+}
 
 InputFile& InputFile::operator=(InputFile&& other) noexcept {
   if (this != &other) {
@@ -77,7 +83,9 @@ InputFile::~InputFile() {
   }
 }
 
-FileError InputFile::error(int errnum, const char* op) const { return FileError{m_path, errnum, op, ""}; }
+FileError InputFile::error(int errnum, const char* op) const {
+  return FileError{m_path, errnum, op, ""};
+}
 
 Result<Digest> InputFile::hash_range(std::uint64_t offset, std::uint64_t length, std::span<std::byte> buffer) {
   XXH3_state_t state;

@@ -67,7 +67,9 @@ void Scope::spawn(Task task) {
   q.ready.notify_one();
 }
 
-void Worker::FreeDeleter::operator()(std::byte* p) const { std::free(p); }
+void Worker::FreeDeleter::operator()(std::byte* p) const {
+  std::free(p);
+}
 
 std::span<std::byte> Worker::buffer(std::size_t bytes) {
   if (bytes > m_buffer_size) {
@@ -202,8 +204,9 @@ void PoolSet::multi_scope(const CancelToken& cancel, const std::function<void(st
   }
 
   if (undersized.load()) {
-    throw std::runtime_error("multi_scope: the OpenMP runtime did not provide one thread per pool "
-                             "(is OMP_THREAD_LIMIT set too low?)");
+    throw std::runtime_error(
+        "multi_scope: the OpenMP runtime did not provide one thread per pool "
+        "(is OMP_THREAD_LIMIT set too low?)");
   }
   if (shared.first_error) {
     if (on_extra_exception) {

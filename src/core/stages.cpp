@@ -22,7 +22,9 @@ void Candidates::add_group(std::span<const FileIndex> members) {
 
 namespace {
 
-bool same_inode(const FileEntry& a, const FileEntry& b) { return a.dev == b.dev && a.ino == b.ino; }
+bool same_inode(const FileEntry& a, const FileEntry& b) {
+  return a.dev == b.dev && a.ino == b.ino;
+}
 
 // Enough copies for a group: two distinct inodes, or two paths when hard links count.
 bool holds_duplicates(std::span<const FileIndex> members, const FileTable& files, bool hard_links) {
@@ -33,8 +35,7 @@ bool holds_duplicates(std::span<const FileIndex> members, const FileTable& files
     return true;
   }
   const FileEntry& first = files[members[0]];
-  return std::any_of(members.begin() + 1, members.end(),
-                     [&](FileIndex f) { return !same_inode(files[f], first); });
+  return std::any_of(members.begin() + 1, members.end(), [&](FileIndex f) { return !same_inode(files[f], first); });
 }
 
 }  // namespace
@@ -210,8 +211,7 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
         members.push_back(f);
       }
     }
-    std::stable_sort(members.begin(), members.end(),
-                     [&](FileIndex a, FileIndex b) { return digest[a] < digest[b]; });
+    std::stable_sort(members.begin(), members.end(), [&](FileIndex a, FileIndex b) { return digest[a] < digest[b]; });
     for (std::size_t begin = 0; begin < members.size();) {
       std::size_t end = begin + 1;
       while (end < members.size() && digest[members[end]] == digest[members[begin]]) {

@@ -1,10 +1,5 @@
+#include <spindle/pools.hpp>
 #include <spindle/walk.hpp>
-
-#include <cerrno>
-#include <cstring>
-#include <mutex>
-#include <set>
-#include <utility>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,7 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <spindle/pools.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <mutex>
+#include <set>
+#include <utility>
 
 // The walk is one multi_scope join: every directory is a task that reads its entries with
 // getdents64, stats only what it must relative to the directory fd, and spawns a task per
@@ -31,13 +32,14 @@ struct DirId {
 
 struct DirTask {
   std::string path;
-  std::uint64_t root_dev;          // for --one-file-system
-  std::vector<DirId> ancestors;    // for loop detection under --follow-links
+  std::uint64_t root_dev;        // for --one-file-system
+  std::vector<DirId> ancestors;  // for loop detection under --follow-links
 };
 
 struct WorkerOutput {
   FileTable files;
   std::vector<FileError> errors;
+  std::vector<DirTask> linked_dirs;  // symlinks to directories, walked after the real tree
   std::uint64_t directories = 0;
   std::uint64_t skipped_special = 0;
 };
@@ -49,6 +51,8 @@ class Walker {
 
   void start(Scope& scope, Worker& worker, const std::string& root);
   void walk_dir(Scope& scope, Worker& worker, const DirTask& task);
+  // Symlinked directories found so far, sorted by path, removed from the workers' outputs.
+  std::vector<DirTask> take_linked_dirs();
   WalkResult finish();
 
  private:
@@ -228,9 +232,8 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
         continue;
       }
       if (type == DT_DIR && !m_config.one_file_system && !m_config.follow_links) {
-        scope.spawn([this, &scope, sub = DirTask{std::move(path), task.root_dev, {}}](Worker& w) {
-          walk_dir(scope, w, sub);
-        });
+        scope.spawn(
+            [this, &scope, sub = DirTask{std::move(path), task.root_dev, {}}](Worker& w) { walk_dir(scope, w, sub); });
         continue;
       }
       struct stat st {};
@@ -257,6 +260,10 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
         if (m_config.one_file_system && st.st_dev != task.root_dev) {
           continue;
         }
+        if (type == DT_LNK) {
+          out.linked_dirs.push_back(DirTask{std::move(path), task.root_dev, ancestors});
+          continue;
+        }
         scope.spawn([this, &scope, sub = DirTask{std::move(path), task.root_dev, ancestors}](Worker& w) {
           walk_dir(scope, w, sub);
         });
@@ -270,6 +277,16 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
     }
   }
   ::close(fd);
+}
+
+std::vector<DirTask> Walker::take_linked_dirs() {
+  std::vector<DirTask> links;
+  for (WorkerOutput& out : m_out) {
+    std::move(out.linked_dirs.begin(), out.linked_dirs.end(), std::back_inserter(links));
+    out.linked_dirs.clear();
+  }
+  std::sort(links.begin(), links.end(), [](const DirTask& a, const DirTask& b) { return a.path < b.path; });
+  return links;
 }
 
 WalkResult Walker::finish() {
@@ -291,17 +308,51 @@ WalkResult Walker::finish() {
   return result;
 }
 
+// "./a//b/" -> "a/b": one spelling per argument, so overlapping arguments name files alike.
+std::string normalize_root(const std::string& path) {
+  std::string out;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '/' && !out.empty() && out.back() == '/') {
+      continue;
+    }
+    out.push_back(path[i]);
+  }
+  while (out.size() > 2 && out.compare(0, 2, "./") == 0) {
+    out.erase(0, 2);
+  }
+  while (out.size() > 1 && out.back() == '/') {
+    out.pop_back();
+  }
+  return out;
+}
+
 }  // namespace
 
+// Directories reached through symlinks (--follow-links) are walked after the real tree, one
+// link at a time in path order: a directory that is reachable both ways is then always listed
+// under its real path, or under the smallest link path, whatever the thread count.
 WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel) {
   PoolSet pools({PoolSpec{"main", config.threads.main_threads()}});
   Walker walker(config, log, cancel, pools.total_threads());
+  std::vector<std::string> roots;
+  for (const std::string& path : config.paths) {
+    roots.push_back(normalize_root(path));
+  }
   pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
     Scope& scope = scopes[0];
-    for (const std::string& root : config.paths) {
+    for (const std::string& root : roots) {
       scope.spawn([&walker, &scope, &root](Worker& worker) { walker.start(scope, worker, root); });
     }
   });
+  for (std::vector<DirTask> links = walker.take_linked_dirs(); !links.empty() && !cancel.cancelled();
+       links = walker.take_linked_dirs()) {
+    for (const DirTask& link : links) {
+      pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+        Scope& scope = scopes[0];
+        scope.spawn([&walker, &scope, &link](Worker& worker) { walker.walk_dir(scope, worker, link); });
+      });
+    }
+  }
   return walker.finish();
 }
 

@@ -3,6 +3,8 @@
 // pool, and pools exceeding their sizes. Also borrowing, exceptions and cancellation.
 #include <spindle/pools.hpp>
 
+#include <gtest/gtest.h>
+
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -10,8 +12,6 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace spindle {
 namespace {
@@ -159,8 +159,7 @@ TEST(MultiScope, FirstExceptionIsRethrownAndTheRestAreReported) {
 TEST(MultiScope, ExceptionFromTheBodyIsRethrown) {
   PoolSet pools({{"a", 1}});
   CancelToken cancel;
-  EXPECT_THROW(pools.multi_scope(cancel, [&](std::span<Scope>) { throw std::logic_error("body"); }),
-               std::logic_error);
+  EXPECT_THROW(pools.multi_scope(cancel, [&](std::span<Scope>) { throw std::logic_error("body"); }), std::logic_error);
 }
 
 TEST(MultiScope, AfterAFailureQueuedTasksAreDroppedUnrun) {
