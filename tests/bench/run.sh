@@ -115,6 +115,9 @@ if [[ -z $spindle ]]; then
   fi
 fi
 if [[ -x $spindle ]]; then
+  # Measure a snapshot: others may rebuild build/release while the benchmark runs.
+  cp "$spindle" "$work/spindle"
+  spindle=$work/spindle
   # A smoke test on a tiny tree, so a spindle that cannot yet produce a report is reported as
   # such instead of as a suspiciously fast tool.
   smoke=$work/smoke
