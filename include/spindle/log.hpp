@@ -28,13 +28,19 @@ class Logger {
   // cannot forge a second line.
   void file_error(const FileError& error);
 
-  // Write raw text (progress line) under the same lock.
+  // Write raw text under the same lock.
   void write_raw(std::string_view text);
+
+  // Show (replace) a one-line status at the bottom of a terminal; messages logged meanwhile are
+  // printed above it and the status is redrawn under them.
+  void set_status(std::string_view status);
+  void clear_status();
 
  private:
   std::FILE* m_sink;
   LogLevel m_level;
   std::mutex m_mutex;
+  std::string m_status;  // the status line on screen, if any
 };
 
 // Quote a path for a one-line message: printable bytes as is, others as \n, \t, \xHH; backslash

@@ -7,6 +7,7 @@
 #include <spindle/hash.hpp>
 #include <spindle/log.hpp>
 #include <spindle/pools.hpp>
+#include <spindle/progress.hpp>
 
 #include <cstdint>
 #include <span>
@@ -45,6 +46,7 @@ struct StageContext {
   std::span<const std::uint32_t> pool_of_file;  // pool index per FileIndex
   std::span<const int> small_threads;           // per pool, for prefix/suffix joins
   std::span<const int> large_threads;           // per pool, for whole-file joins
+  Progress& progress;
 };
 
 // Per-file results carried between stages.

@@ -10,6 +10,7 @@
 namespace spindle {
 
 class CancelToken;
+class Progress;
 
 struct WalkResult {
   FileTable files;  // regular files that pass the filters, each path once
@@ -22,7 +23,7 @@ struct WalkResult {
 // Symlinks are followed only with config.follow_links (a command-line path that is a symlink is
 // always followed, as `find -H` does); directory loops are reported once as errors. Filters
 // (hidden, --name, --exclude, sizes, empty files) are applied here. File order in the result is
-// unspecified; callers sort.
-WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel);
+// unspecified; callers sort. `progress`, if given, counts the files found.
+WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress = nullptr);
 
 }  // namespace spindle

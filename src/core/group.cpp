@@ -1,6 +1,7 @@
 #include <spindle/device.hpp>
 #include <spindle/group.hpp>
 #include <spindle/pools.hpp>
+#include <spindle/progress.hpp>
 #include <spindle/stages.hpp>
 #include <spindle/walk.hpp>
 
@@ -104,8 +105,10 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   const Clock::time_point run_start = Clock::now();
 
   // Walk.
+  Progress progress(log, progress_enabled(config.progress));
   Clock::time_point t = Clock::now();
-  WalkResult walked = walk(config, log, cancel);
+  progress.begin_stage("walk", 0, 0);
+  WalkResult walked = walk(config, log, cancel, &progress);
   result.files = std::move(walked.files);
   result.errors = std::move(walked.errors);
   stats.directories = walked.directories;
@@ -150,7 +153,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   }
 
   // Prefix, suffix, full: one join over all device pools each, then a merge.
-  StageContext context{config, log, cancel, files, pools, pool_of_file, small_threads, large_threads};
+  StageContext context{config, log, cancel, files, pools, pool_of_file, small_threads, large_threads, progress};
   StageState state;
   state.content_hash.resize(files.size());
   for (auto [kind, name] : {std::pair{StageKind::prefix, "prefix"}, std::pair{StageKind::suffix, "suffix"},

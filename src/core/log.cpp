@@ -29,8 +29,33 @@ void Logger::file_error(const FileError& error) {
 
 void Logger::write_raw(std::string_view text) {
   std::lock_guard lock(m_mutex);
-  std::fwrite(text.data(), 1, text.size(), m_sink);
+  if (m_status.empty()) {
+    std::fwrite(text.data(), 1, text.size(), m_sink);
+  } else {
+    // Erase the status line, print the message, redraw the status below it.
+    std::string framed = "\r\033[K";
+    framed += text;
+    framed += m_status;
+    std::fwrite(framed.data(), 1, framed.size(), m_sink);
+  }
   std::fflush(m_sink);
+}
+
+void Logger::set_status(std::string_view status) {
+  std::lock_guard lock(m_mutex);
+  m_status = "\r\033[K";
+  m_status += status;
+  std::fwrite(m_status.data(), 1, m_status.size(), m_sink);
+  std::fflush(m_sink);
+}
+
+void Logger::clear_status() {
+  std::lock_guard lock(m_mutex);
+  if (!m_status.empty()) {
+    std::fputs("\r\033[K", m_sink);
+    std::fflush(m_sink);
+    m_status.clear();
+  }
 }
 
 std::string escape_for_terminal(std::string_view path) {

@@ -125,6 +125,17 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
     }
   }
 
+  std::uint64_t files_total = 0;
+  std::uint64_t bytes_total = 0;
+  for (const std::vector<FileIndex>& list : readers) {
+    files_total += list.size();
+    for (FileIndex f : list) {
+      bytes_total += bytes_for_stage(kind, files[f].size);
+    }
+  }
+  static constexpr const char* k_names[] = {"prefix", "suffix", "full"};
+  context.progress.begin_stage(k_names[static_cast<int>(kind)], files_total, bytes_total);
+
   std::vector<Digest> digest(files.size());
   std::vector<std::uint8_t> failed(files.size(), 0);
   std::mutex error_mutex;
@@ -149,6 +160,7 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
         state.errors.push_back(std::move(result).error());
       }
     }
+    context.progress.add(batch.size(), bytes);
     counters.files.fetch_add(batch.size(), std::memory_order_relaxed);
     counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
     bytes_read.fetch_add(bytes, std::memory_order_relaxed);

@@ -1,4 +1,5 @@
 #include <spindle/pools.hpp>
+#include <spindle/progress.hpp>
 #include <spindle/walk.hpp>
 
 #include <dirent.h>
@@ -46,8 +47,8 @@ struct WorkerOutput {
 
 class Walker {
  public:
-  Walker(const Config& config, Logger& log, const CancelToken& cancel, std::size_t slots)
-      : m_config(config), m_log(log), m_cancel(cancel), m_out(slots) {}
+  Walker(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress, std::size_t slots)
+      : m_config(config), m_log(log), m_cancel(cancel), m_progress(progress), m_out(slots) {}
 
   void start(Scope& scope, Worker& worker, const std::string& root);
   void walk_dir(Scope& scope, Worker& worker, const DirTask& task);
@@ -68,6 +69,7 @@ class Walker {
   const Config& m_config;
   Logger& m_log;
   const CancelToken& m_cancel;
+  Progress* m_progress;
   std::vector<WorkerOutput> m_out;
   std::mutex m_visited_mutex;
   std::set<DirId> m_visited;
@@ -202,6 +204,7 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
     ancestors = task.ancestors;
     ancestors.push_back(self);
   }
+  const std::size_t files_before = out.files.size();
   std::span<std::byte> buffer = worker.buffer(64 * 1024);
   for (;;) {
     ssize_t got = ::getdents64(fd, buffer.data(), buffer.size());
@@ -277,6 +280,9 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
     }
   }
   ::close(fd);
+  if (m_progress != nullptr) {
+    m_progress->add(out.files.size() - files_before, 0);
+  }
 }
 
 std::vector<DirTask> Walker::take_linked_dirs() {
@@ -331,9 +337,9 @@ std::string normalize_root(const std::string& path) {
 // Directories reached through symlinks (--follow-links) are walked after the real tree, one
 // link at a time in path order: a directory that is reachable both ways is then always listed
 // under its real path, or under the smallest link path, whatever the thread count.
-WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel) {
+WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress) {
   PoolSet pools({PoolSpec{"main", config.threads.main_threads()}});
-  Walker walker(config, log, cancel, pools.total_threads());
+  Walker walker(config, log, cancel, progress, pools.total_threads());
   std::vector<std::string> roots;
   for (const std::string& path : config.paths) {
     roots.push_back(normalize_root(path));
