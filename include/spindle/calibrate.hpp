@@ -1,15 +1,15 @@
 #pragma once
 
+#include <spindle/device.hpp>
+#include <spindle/log.hpp>
+#include <spindle/pools.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <spindle/device.hpp>
-#include <spindle/log.hpp>
-#include <spindle/pools.hpp>
 
 namespace spindle {
 

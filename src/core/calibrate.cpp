@@ -1,0 +1,272 @@
+// Calibration: find the pool size a device reads fastest with, by reading its own files.
+//
+//   sample_files: walk the device's filesystems breadth-first for a bounded set of files
+//   calibrate:    for each thread count: make the cache cold, then N readers pull files from one
+//                 shared index until done or out of time; the first count (the fewest threads,
+//                 the slowest) sets how many files every later count reads
+//   best_thread_count: the fewest threads within 5% of the best throughput, since extra readers
+//                 cost memory and contend with the other pools for CPU
+#include <spindle/calibrate.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <deque>
+#include <thread>
+
+namespace spindle {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t k_read_chunk = 128 * 1024;
+
+struct SampledFile {
+  std::string path;
+  ino_t inode = 0;
+};
+
+int open_for_reading(const std::string& path) {
+  // O_NOATIME keeps calibration from dirtying inodes (and so from writing to the disk it measures);
+  // the kernel allows it only to the file's owner or root, so retry without it.
+  int fd = open(path.c_str(), O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == EPERM) {
+    fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  return fd;
+}
+
+// Make the next measurement cold. As root, drop the whole page cache (and dentries and inodes,
+// as a fresh walk would find them); otherwise ask the kernel to forget the sample's pages, which
+// leaves metadata warm but is the best an unprivileged user can do.
+CacheDrop drop_cache(std::span<const std::string> files) {
+  if (geteuid() == 0) {
+    sync();
+    int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      bool dropped = write(fd, "3", 1) == 1;
+      close(fd);
+      if (dropped) {
+        return CacheDrop::drop_caches;
+      }
+    }
+  }
+  bool any = false;
+  for (const std::string& path : files) {
+    int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+      any = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0 || any;
+      close(fd);
+    }
+  }
+  return any ? CacheDrop::fadvise : CacheDrop::none;
+}
+
+// `threads` readers over files[0, limit) until done, the deadline passes or cancel.
+CalibrationPoint measure(int threads, std::span<const std::string> files, std::size_t limit,
+                         std::uint64_t max_bytes_per_file, Clock::time_point deadline, const CancelToken& cancel) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::uint64_t> files_done{0};
+  std::atomic<std::uint64_t> bytes_done{0};
+  std::atomic<bool> out_of_time{false};
+  Clock::time_point start = Clock::now();
+  auto reader = [&] {
+    std::vector<char> buffer(k_read_chunk);
+    std::uint64_t my_files = 0;
+    std::uint64_t my_bytes = 0;
+    while (!cancel.cancelled()) {
+      if (Clock::now() >= deadline) {
+        out_of_time.store(true, std::memory_order_relaxed);
+        break;
+      }
+      std::size_t index = next.fetch_add(1, std::memory_order_relaxed);
+      if (index >= limit) {
+        break;
+      }
+      int fd = open_for_reading(files[index]);
+      if (fd < 0) {
+        continue;  // vanished or unreadable since sampling: not a measurement of the device
+      }
+      std::uint64_t file_bytes = 0;
+      while (file_bytes < max_bytes_per_file) {
+        std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(k_read_chunk, max_bytes_per_file - file_bytes));
+        ssize_t got = read(fd, buffer.data(), want);
+        if (got <= 0) {
+          break;
+        }
+        file_bytes += static_cast<std::uint64_t>(got);
+      }
+      close(fd);
+      ++my_files;
+      my_bytes += file_bytes;
+    }
+    // Counted once per reader so the hot loop shares no cache line but `next`.
+    files_done.fetch_add(my_files, std::memory_order_relaxed);
+    bytes_done.fetch_add(my_bytes, std::memory_order_relaxed);
+  };
+  std::vector<std::thread> readers;
+  readers.reserve(static_cast<std::size_t>(threads));
+  for (int i = 0; i < threads; ++i) {
+    readers.emplace_back(reader);
+  }
+  for (std::thread& thread : readers) {
+    thread.join();
+  }
+  CalibrationPoint point;
+  point.threads = threads;
+  point.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  point.files = files_done.load();
+  point.bytes = bytes_done.load();
+  point.complete = !out_of_time.load() && !cancel.cancelled();
+  return point;
+}
+
+}  // namespace
+
+std::string_view to_string(CacheDrop drop) {
+  switch (drop) {
+    case CacheDrop::drop_caches:
+      return "drop_caches";
+    case CacheDrop::fadvise:
+      return "fadvise";
+    case CacheDrop::none:
+      return "none";
+  }
+  return "none";
+}
+
+std::vector<std::string> sample_files(std::span<const std::string> roots, std::span<const std::uint64_t> st_devs,
+                                      const CalibrationOptions& options, Clock::time_point deadline,
+                                      const CancelToken& cancel) {
+  auto on_device = [&](dev_t dev) { return std::find(st_devs.begin(), st_devs.end(), dev) != st_devs.end(); };
+  std::vector<SampledFile> sample;
+  std::uint64_t sample_bytes = 0;
+  auto full = [&] {
+    return sample.size() >= options.max_files || sample_bytes >= options.max_sample_bytes || Clock::now() >= deadline ||
+           cancel.cancelled();
+  };
+  auto consider = [&](const std::string& path, const struct stat& st, std::deque<std::string>& directories) {
+    if (!on_device(st.st_dev)) {
+      return;  // another filesystem: another device's sample
+    }
+    if (S_ISDIR(st.st_mode)) {
+      directories.push_back(path);
+    } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
+      sample.push_back({path, st.st_ino});
+      sample_bytes += std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), options.max_bytes_per_file);
+    }
+  };
+
+  std::deque<std::string> directories;
+  for (const std::string& root : roots) {
+    struct stat st {};
+    if (fstatat(AT_FDCWD, root.c_str(), &st, AT_NO_AUTOMOUNT) == 0) {
+      consider(root, st, directories);
+    }
+  }
+  while (!directories.empty() && !full()) {
+    std::string directory = std::move(directories.front());
+    directories.pop_front();
+    int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      continue;
+    }
+    DIR* stream = fdopendir(fd);
+    if (stream == nullptr) {
+      close(fd);
+      continue;
+    }
+    std::string prefix = directory.ends_with('/') ? directory : directory + "/";
+    while (const dirent* entry = readdir(stream)) {
+      std::string_view name = entry->d_name;
+      if (name == "." || name == "..") {
+        continue;
+      }
+      struct stat st {};
+      if (fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) == 0) {
+        consider(prefix + entry->d_name, st, directories);
+      }
+      if (full()) {
+        break;
+      }
+    }
+    closedir(stream);
+  }
+  std::sort(sample.begin(), sample.end(), [](const SampledFile& a, const SampledFile& b) { return a.inode < b.inode; });
+  std::vector<std::string> paths;
+  paths.reserve(sample.size());
+  for (SampledFile& file : sample) {
+    paths.push_back(std::move(file.path));
+  }
+  return paths;
+}
+
+int best_thread_count(std::span<const CalibrationPoint> points, double tolerance) {
+  if (points.empty()) {
+    return 0;
+  }
+  bool any_bytes = std::any_of(points.begin(), points.end(), [](const CalibrationPoint& p) { return p.bytes > 0; });
+  auto throughput = [&](const CalibrationPoint& p) { return any_bytes ? p.mb_per_s() : p.files_per_s(); };
+  double best = 0;
+  for (const CalibrationPoint& point : points) {
+    best = std::max(best, throughput(point));
+  }
+  int chosen = 0;
+  for (const CalibrationPoint& point : points) {
+    if (throughput(point) >= best * (1.0 - tolerance) && (chosen == 0 || point.threads < chosen)) {
+      chosen = point.threads;
+    }
+  }
+  return chosen;
+}
+
+CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::string> files,
+                            const CalibrationOptions& options, Logger& log, const CancelToken& cancel) {
+  CalibrationResult result;
+  result.key = device.facts.key;
+  result.sample_files = files.size();
+  if (files.size() < options.min_files || options.thread_counts.empty()) {
+    log.warning("calibrate " + device.facts.name + ": only " + std::to_string(files.size()) +
+                " readable files found; need at least " + std::to_string(options.min_files));
+    return result;
+  }
+  std::vector<int> counts = options.thread_counts;
+  std::sort(counts.begin(), counts.end());
+  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+
+  // The budget is shared out as the runs go: a run that finishes early leaves its time to the
+  // rest. Cache drops are not counted, since sync may wait on other processes' writes.
+  Clock::duration remaining = options.budget;
+  std::size_t limit = files.size();
+  for (std::size_t i = 0; i < counts.size() && !cancel.cancelled(); ++i) {
+    if (options.drop_caches) {
+      CacheDrop drop = drop_cache(files.first(limit));
+      // Report the weakest drop of all runs (CacheDrop is ordered strongest first).
+      result.cache = i == 0 ? drop : std::max(result.cache, drop);
+    }
+    Clock::duration slice = remaining / static_cast<long>(counts.size() - i);
+    CalibrationPoint point = measure(counts[i], files, limit, options.max_bytes_per_file, Clock::now() + slice, cancel);
+    remaining -=
+        std::min(remaining, std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(point.seconds)));
+    if (i == 0) {
+      limit = std::max<std::size_t>(static_cast<std::size_t>(point.files), 1);
+    }
+    log.info("calibrate " + device.facts.name + ": " + std::to_string(point.threads) +
+             " threads: " + std::to_string(point.files) + " files, " + std::to_string(point.bytes) + " bytes in " +
+             std::to_string(point.seconds) + " s");
+    result.points.push_back(point);
+  }
+  if (!cancel.cancelled()) {
+    result.best_threads = best_thread_count(result.points, options.tolerance);
+  }
+  return result;
+}
+
+}  // namespace spindle

@@ -1,0 +1,112 @@
+// The calibration store: one "<device key> <threads>" line per calibrated device.
+#include <spindle/calibrate.hpp>
+#include <spindle/error.hpp>
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace spindle {
+
+namespace {
+
+constexpr int k_max_stored_threads = 1024;
+
+std::string home_directory() {
+  if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
+    return home;
+  }
+  if (const passwd* entry = getpwuid(getuid()); entry != nullptr && entry->pw_dir != nullptr) {
+    return entry->pw_dir;
+  }
+  return "/";
+}
+
+[[noreturn]] void fail(const std::filesystem::path& path, std::string_view op, int errnum) {
+  throw Fatal(path.string() + ": " + std::string(op) + ": " + std::strerror(errnum));
+}
+
+}  // namespace
+
+std::filesystem::path calibration_path() {
+  // The XDG base directory spec says a relative XDG_CONFIG_HOME is invalid and must be ignored.
+  if (const char* config = std::getenv("XDG_CONFIG_HOME"); config != nullptr && config[0] == '/') {
+    return std::filesystem::path(config) / "spindle" / "calibration";
+  }
+  return std::filesystem::path(home_directory()) / ".config" / "spindle" / "calibration";
+}
+
+Calibration load_calibration(const std::filesystem::path& path, Logger& log) {
+  Calibration calibration;
+  std::ifstream in(path);
+  if (!in) {
+    return calibration;
+  }
+  std::string line;
+  int line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    std::size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') {
+      continue;
+    }
+    std::istringstream fields(line);
+    std::string key;
+    int threads = 0;
+    std::string extra;
+    if (!(fields >> key >> threads) || (fields >> extra) || threads < 1 || threads > k_max_stored_threads) {
+      log.warning(escape_for_terminal(path.string()) + ":" + std::to_string(line_number) +
+                  ": ignoring malformed calibration line (expected '<device key> <threads>')");
+      continue;
+    }
+    calibration.best_threads[key] = threads;
+  }
+  return calibration;
+}
+
+void save_calibration(const Calibration& calibration, const std::filesystem::path& path) {
+  std::error_code error;
+  std::filesystem::create_directories(path.parent_path(), error);
+  if (error) {
+    fail(path.parent_path(), "mkdir", error.value());
+  }
+  // Sorted, so the file is stable under rewrites and diffs well.
+  std::vector<std::pair<std::string, int>> entries(calibration.best_threads.begin(), calibration.best_threads.end());
+  std::sort(entries.begin(), entries.end());
+  std::string text = "# spindle calibration: <device key> <threads>; written by `spindle devices --calibrate`\n";
+  for (const auto& [key, threads] : entries) {
+    text += key + " " + std::to_string(threads) + "\n";
+  }
+
+  // A reader (a concurrent `spindle group`) sees the old file or the new one, never half of one.
+  std::string temp = path.string() + ".tmp." + std::to_string(getpid());
+  std::FILE* file = std::fopen(temp.c_str(), "w");
+  if (file == nullptr) {
+    fail(temp, "open", errno);
+  }
+  bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size() && std::fflush(file) == 0 &&
+                 fsync(fileno(file)) == 0;
+  int write_errno = errno;
+  if (std::fclose(file) != 0 && written) {
+    written = false;
+    write_errno = errno;
+  }
+  if (!written) {
+    std::remove(temp.c_str());
+    fail(temp, "write", write_errno);
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    int rename_errno = errno;
+    std::remove(temp.c_str());
+    fail(path, "rename", rename_errno);
+  }
+}
+
+}  // namespace spindle

@@ -1,0 +1,257 @@
+#include <spindle/calibrate.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+
+namespace spindle {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under the build's temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "spindle-calibrate-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("mkdtemp failed");
+    }
+    m_path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(m_path, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return m_path; }
+
+ private:
+  fs::path m_path;
+};
+
+// Set an environment variable for one test, restoring the old value afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : m_name(name) {
+    if (const char* old = std::getenv(name)) {
+      m_old = old;
+    }
+    if (value != nullptr) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (m_old) {
+      setenv(m_name.c_str(), m_old->c_str(), 1);
+    } else {
+      unsetenv(m_name.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string m_name;
+  std::optional<std::string> m_old;
+};
+
+void write_file(const fs::path& path, std::size_t bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << std::string(bytes, 'x');
+}
+
+TEST(CalibrationStoreTest, PathFollowsXdgConfigHome) {
+  ScopedEnv xdg("XDG_CONFIG_HOME", "/tmp/xdg-test");
+  EXPECT_EQ(calibration_path(), fs::path("/tmp/xdg-test/spindle/calibration"));
+}
+
+TEST(CalibrationStoreTest, RelativeOrMissingXdgConfigHomeFallsBackToHome) {
+  ScopedEnv home("HOME", "/home/someone");
+  {
+    ScopedEnv xdg("XDG_CONFIG_HOME", "relative/config");
+    EXPECT_EQ(calibration_path(), fs::path("/home/someone/.config/spindle/calibration"));
+  }
+  ScopedEnv xdg("XDG_CONFIG_HOME", nullptr);
+  EXPECT_EQ(calibration_path(), fs::path("/home/someone/.config/spindle/calibration"));
+}
+
+TEST(CalibrationStoreTest, RoundTripThroughATempConfigHome) {
+  TempDir dir;
+  ScopedEnv xdg("XDG_CONFIG_HOME", dir.path().c_str());
+  Logger log(stderr, LogLevel::error);
+  fs::path path = calibration_path();
+  EXPECT_TRUE(load_calibration(path, log).best_threads.empty());  // missing file: nothing calibrated
+
+  Calibration calibration;
+  calibration.best_threads["block:254:0"] = 16;
+  calibration.best_threads["wwid:naa.5000c500a1b2"] = 1;
+  calibration.best_threads["block:8:16+block:8:32"] = 2;
+  save_calibration(calibration, path);  // creates $XDG_CONFIG_HOME/spindle/
+  EXPECT_EQ(load_calibration(path, log).best_threads, calibration.best_threads);
+
+  // Rewriting replaces the file and leaves no temporary behind.
+  calibration.best_threads["block:254:0"] = 8;
+  save_calibration(calibration, path);
+  EXPECT_EQ(load_calibration(path, log).best_threads.at("block:254:0"), 8);
+  std::size_t files = 0;
+  for ([[maybe_unused]] const fs::directory_entry& entry : fs::directory_iterator(path.parent_path())) {
+    ++files;
+  }
+  EXPECT_EQ(files, 1u);
+}
+
+TEST(CalibrationStoreTest, SkipsCommentsAndMalformedLines) {
+  TempDir dir;
+  fs::path path = dir.path() / "calibration";
+  std::ofstream(path) << "# comment\n"
+                         "\n"
+                         "block:8:0 4\n"
+                         "block:8:16\n"
+                         "block:8:32 zero\n"
+                         "block:8:48 0\n"
+                         "block:8:64 2000\n"
+                         "block:8:80 2 extra\n"
+                         "   block:8:96   3   \n";
+  Logger log(stderr, LogLevel::error);
+  Calibration calibration = load_calibration(path, log);
+  EXPECT_EQ(calibration.best_threads.size(), 2u);
+  EXPECT_EQ(calibration.best_threads.at("block:8:0"), 4);
+  EXPECT_EQ(calibration.best_threads.at("block:8:96"), 3);
+}
+
+TEST(CalibrationStoreTest, SaveFailsLoudly) {
+  Calibration calibration;
+  calibration.best_threads["x"] = 1;
+  EXPECT_THROW(save_calibration(calibration, "/proc/spindle-cannot-write/calibration"), Fatal);
+}
+
+CalibrationPoint point(int threads, std::uint64_t files, std::uint64_t bytes, double seconds) {
+  CalibrationPoint p;
+  p.threads = threads;
+  p.files = files;
+  p.bytes = bytes;
+  p.seconds = seconds;
+  p.complete = true;
+  return p;
+}
+
+TEST(BestThreadCountTest, FewestThreadsWithinToleranceOfTheBest) {
+  // The measurement of this machine's virtual disk, roughly: 16 and 32 within 5% of each other.
+  std::vector<CalibrationPoint> points{point(1, 1000, 100'000'000, 5.0), point(4, 1000, 100'000'000, 2.0),
+                                       point(16, 1000, 100'000'000, 1.03), point(32, 1000, 100'000'000, 1.0)};
+  EXPECT_EQ(best_thread_count(points, 0.05), 16);
+  EXPECT_EQ(best_thread_count(points, 0.0), 32);
+  EXPECT_EQ(best_thread_count(points, 0.6), 4);
+  // A disk that only gets slower with more readers.
+  std::vector<CalibrationPoint> hdd{point(1, 100, 50'000'000, 1.0), point(2, 100, 50'000'000, 1.3),
+                                    point(4, 100, 50'000'000, 1.8)};
+  EXPECT_EQ(best_thread_count(hdd, 0.05), 1);
+  EXPECT_EQ(best_thread_count({}, 0.05), 0);
+}
+
+TEST(BestThreadCountTest, FilesPerSecondWhenNothingWasRead) {
+  std::vector<CalibrationPoint> points{point(1, 100, 0, 1.0), point(2, 300, 0, 1.0)};
+  EXPECT_EQ(best_thread_count(points, 0.05), 2);
+}
+
+class SampleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(m_dir.path() / "a" / "b");
+    for (int i = 0; i < 40; ++i) {
+      write_file(m_dir.path() / "a" / ("f" + std::to_string(i)), 1000 + static_cast<std::size_t>(i));
+    }
+    write_file(m_dir.path() / "a" / "b" / "deep", 5000);
+    write_file(m_dir.path() / "empty", 0);
+    fs::create_symlink(m_dir.path() / "a" / "f0", m_dir.path() / "link");
+    struct stat st {};
+    ASSERT_EQ(stat(m_dir.path().c_str(), &st), 0);
+    m_st_dev = st.st_dev;
+  }
+
+  std::vector<std::string> sample(const CalibrationOptions& options, std::uint64_t st_dev) {
+    std::vector<std::string> roots{m_dir.path().string()};
+    std::vector<std::uint64_t> st_devs{st_dev};
+    return sample_files(roots, st_devs, options, std::chrono::steady_clock::now() + std::chrono::seconds(30), m_cancel);
+  }
+
+  TempDir m_dir;
+  std::uint64_t m_st_dev = 0;
+  CancelToken m_cancel;
+};
+
+TEST_F(SampleTest, FindsNonEmptyRegularFilesSortedByInode) {
+  std::vector<std::string> files = sample(CalibrationOptions{}, m_st_dev);
+  ASSERT_EQ(files.size(), 41u);  // 40 + deep; not the empty file, not the symlink
+  for (const std::string& file : files) {
+    EXPECT_EQ(file.find("empty"), std::string::npos);
+    EXPECT_EQ(file.find("link"), std::string::npos);
+  }
+  ino_t previous = 0;
+  for (const std::string& file : files) {
+    struct stat st {};
+    ASSERT_EQ(lstat(file.c_str(), &st), 0) << file;
+    EXPECT_GT(st.st_ino, previous);
+    previous = st.st_ino;
+  }
+}
+
+TEST_F(SampleTest, StaysWithinBoundsAndOnTheGivenDevice) {
+  CalibrationOptions options;
+  options.max_files = 10;
+  EXPECT_EQ(sample(options, m_st_dev).size(), 10u);
+  EXPECT_TRUE(sample(CalibrationOptions{}, m_st_dev + 1).empty());  // nothing lives on another device
+  m_cancel.cancel();
+  EXPECT_LE(sample(CalibrationOptions{}, m_st_dev).size(), 1u);
+}
+
+TEST_F(SampleTest, CalibrateReadsTheSameFilesAtEveryCount) {
+  CalibrationOptions options;
+  options.thread_counts = {4, 1, 2};
+  options.budget = std::chrono::seconds(5);
+  options.drop_caches = false;  // a unit test must not flush the machine's page cache
+  std::vector<std::string> files = sample(options, m_st_dev);
+  PhysicalDevice device;
+  device.facts.key = "block:1:2";
+  device.facts.name = "test";
+  Logger log(stderr, LogLevel::error);
+  CalibrationResult result = calibrate(device, files, options, log, m_cancel);
+  EXPECT_EQ(result.key, "block:1:2");
+  EXPECT_EQ(result.sample_files, 41u);
+  ASSERT_EQ(result.points.size(), 3u);
+  EXPECT_EQ(result.points[0].threads, 1);  // fewest first: it sets the sample every count reads
+  EXPECT_EQ(result.points[1].threads, 2);
+  EXPECT_EQ(result.points[2].threads, 4);
+  for (const CalibrationPoint& p : result.points) {
+    EXPECT_TRUE(p.complete);
+    EXPECT_EQ(p.files, 41u);
+    EXPECT_EQ(p.bytes, 40u * 1000 + 39 * 40 / 2 + 5000);
+    EXPECT_GT(p.mb_per_s(), 0);
+  }
+  EXPECT_TRUE(result.best_threads == 1 || result.best_threads == 2 || result.best_threads == 4);
+  EXPECT_EQ(result.cache, CacheDrop::none);
+}
+
+TEST_F(SampleTest, TooSmallASampleGivesNoResult) {
+  CalibrationOptions options;
+  options.min_files = 100;
+  options.drop_caches = false;
+  PhysicalDevice device;
+  device.facts.name = "test";
+  Logger log(stderr, LogLevel::error);
+  CalibrationResult result = calibrate(device, sample(options, m_st_dev), options, log, m_cancel);
+  EXPECT_EQ(result.best_threads, 0);
+  EXPECT_TRUE(result.points.empty());
+}
+
+}  // namespace
+}  // namespace spindle
