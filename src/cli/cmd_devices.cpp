@@ -1,0 +1,291 @@
+// `spindle devices`: what storage the paths live on, how each device was classified, and the pool
+// size `group`/`hash` would read it with; `--calibrate` measures that size instead of assuming it.
+#include "commands.hpp"
+#include "exit_code.hpp"
+#include "flags.hpp"
+#include "output.hpp"
+
+#include <spindle/calibrate.hpp>
+#include <spindle/device.hpp>
+#include <spindle/report.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <iomanip>
+#include <memory>
+#include <sstream>
+
+namespace spindle::cli {
+
+namespace {
+
+std::string devnum_text(std::uint64_t dev) {
+  return std::to_string(major(dev)) + ":" + std::to_string(minor(dev));
+}
+
+std::string disk_devnum(const DeviceFacts& facts) {
+  return facts.major == 0 && facts.minor == 0 ? "-" : std::to_string(facts.major) + ":" + std::to_string(facts.minor);
+}
+
+std::string threads_text(ThreadCounts counts) {
+  return std::to_string(counts.small) + "," + std::to_string(counts.large);
+}
+
+std::string joined_unique(const std::vector<std::string>& items, bool escape) {
+  std::vector<std::string> seen;
+  std::string text;
+  for (const std::string& item : items) {
+    if (item.empty() || std::find(seen.begin(), seen.end(), item) != seen.end()) {
+      continue;
+    }
+    seen.push_back(item);
+    text += (text.empty() ? "" : ",") + (escape ? escape_for_terminal(item) : item);
+  }
+  return text.empty() ? "-" : text;
+}
+
+std::string json_string(std::string_view text) {
+  return "\"" + json_escape_path(text) + "\"";
+}
+
+// Columns sized to their widest cell, the last one left ragged.
+void write_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const std::vector<std::string>& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  for (const std::vector<std::string>& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
+      }
+    }
+    out << line << '\n';
+  }
+}
+
+void write_devices_text(std::ostream& out, const DeviceMap& map, const Config& config) {
+  std::vector<std::vector<std::string>> rows{{"MAJ:MIN", "NAME", "CLASS", "FS", "MOUNTS", "THREADS", "FROM"}};
+  for (const PhysicalDevice& device : map.devices()) {
+    std::string name = escape_for_terminal(device.facts.name);
+    if (!device.facts.slaves.empty()) {
+      name += " (on " + joined_unique(device.facts.slaves, true) + ")";
+    }
+    rows.push_back({disk_devnum(device.facts), name, std::string(to_string(device.facts.device_class)),
+                    joined_unique(device.fs_types, true), joined_unique(device.mount_points, true),
+                    threads_text(device.threads), std::string(to_string(device.threads_source))});
+  }
+  write_table(out, rows);
+  out << "main: " << config.threads.main_threads() << " threads (walk and in-memory work)\n";
+}
+
+void write_calibration_text(std::ostream& out, const PhysicalDevice& device, const CalibrationResult& result) {
+  out << "calibration of " << escape_for_terminal(device.facts.name) << " (" << to_string(device.facts.device_class)
+      << ", key " << result.key << "): " << result.sample_files << " files sampled, cold cache by "
+      << to_string(result.cache) << "\n";
+  if (result.points.empty()) {
+    out << "no result\n\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows{{"THREADS", "FILES", "MB", "SECONDS", "MB/S", "FILES/S", ""}};
+  for (const CalibrationPoint& point : result.points) {
+    auto fixed = [](double value, int digits) {
+      std::ostringstream text;
+      text << std::fixed << std::setprecision(digits) << value;
+      return text.str();
+    };
+    rows.push_back({std::to_string(point.threads), std::to_string(point.files),
+                    fixed(static_cast<double>(point.bytes) / 1e6, 1), fixed(point.seconds, 2),
+                    fixed(point.mb_per_s(), 1), fixed(point.files_per_s(), 0),
+                    point.complete ? "" : "(time slice ended)"});
+  }
+  write_table(out, rows);
+  if (result.best_threads > 0) {
+    out << "best: " << result.best_threads << " threads\n\n";
+  } else {
+    out << "best: no result\n\n";
+  }
+}
+
+void write_json(std::ostream& out, const DeviceMap& map, const Config& config,
+                const std::vector<std::pair<const PhysicalDevice*, CalibrationResult>>& calibrations) {
+  out << "{\"devices\":[";
+  bool first_device = true;
+  for (const PhysicalDevice& device : map.devices()) {
+    const DeviceFacts& facts = device.facts;
+    out << (first_device ? "" : ",") << "{\"key\":" << json_string(facts.key) << ",\"name\":" << json_string(facts.name)
+        << ",\"devnode\":" << json_string(facts.devnode)
+        << ",\"devnum\":" << (facts.major == 0 && facts.minor == 0 ? "null" : json_string(disk_devnum(facts)))
+        << ",\"class\":" << json_string(to_string(facts.device_class)) << ",\"slaves\":[";
+    for (std::size_t i = 0; i < facts.slaves.size(); ++i) {
+      out << (i == 0 ? "" : ",") << json_string(facts.slaves[i]);
+    }
+    out << "],\"filesystems\":[";
+    for (std::size_t i = 0; i < device.st_devs.size(); ++i) {
+      out << (i == 0 ? "" : ",") << "{\"devnum\":" << json_string(devnum_text(device.st_devs[i]))
+          << ",\"fs_type\":" << json_string(device.fs_types[i])
+          << ",\"mount_point\":" << json_string(device.mount_points[i]) << "}";
+    }
+    out << "],\"threads\":[" << device.threads.small << "," << device.threads.large
+        << "],\"threads_source\":" << json_string(to_string(device.threads_source)) << "}";
+    first_device = false;
+  }
+  out << "],\"main_threads\":" << config.threads.main_threads();
+  if (!calibrations.empty()) {
+    out << ",\"calibration\":[";
+    bool first = true;
+    for (const auto& [device, result] : calibrations) {
+      out << (first ? "" : ",") << "{\"key\":" << json_string(result.key)
+          << ",\"name\":" << json_string(device->facts.name) << ",\"sample_files\":" << result.sample_files
+          << ",\"cache\":" << json_string(to_string(result.cache)) << ",\"points\":[";
+      for (std::size_t i = 0; i < result.points.size(); ++i) {
+        const CalibrationPoint& point = result.points[i];
+        out << (i == 0 ? "" : ",") << "{\"threads\":" << point.threads << ",\"files\":" << point.files
+            << ",\"bytes\":" << point.bytes << ",\"seconds\":" << point.seconds
+            << ",\"complete\":" << (point.complete ? "true" : "false") << "}";
+      }
+      out << "],\"best_threads\":";
+      if (result.best_threads > 0) {
+        out << result.best_threads;
+      } else {
+        out << "null";
+      }
+      out << "}";
+      first = false;
+    }
+    out << "]";
+  }
+  out << "}\n";
+}
+
+// The st_devs to show: those of the paths, or of every mount with real storage.
+std::vector<std::uint64_t> collect_st_devs(const DevicesOptions& options, DeviceProbe& probe, Logger& log,
+                                           int& errors) {
+  std::vector<std::uint64_t> st_devs;
+  auto add = [&](std::uint64_t dev) {
+    if (std::find(st_devs.begin(), st_devs.end(), dev) == st_devs.end()) {
+      st_devs.push_back(dev);
+    }
+  };
+  if (options.paths.empty()) {
+    // Straight from mountinfo: no stat, so no automount is ever triggered.
+    for (const Mount& mount : probe.mounts()) {
+      if (!is_pseudo_filesystem(mount)) {
+        add(mount.st_dev);
+      }
+    }
+    return st_devs;
+  }
+  for (const std::string& path : options.paths) {
+    struct stat st {};
+    // Command-line paths follow symlinks, as in `group`; AT_NO_AUTOMOUNT leaves autofs alone.
+    if (fstatat(AT_FDCWD, path.c_str(), &st, AT_NO_AUTOMOUNT) != 0) {
+      log.file_error(FileError{path, errno, "stat", ""});
+      ++errors;
+      continue;
+    }
+    add(st.st_dev);
+  }
+  return st_devs;
+}
+
+// Calibrate every device; returns the results and folds the best counts into `calibration`.
+std::vector<std::pair<const PhysicalDevice*, CalibrationResult>> run_calibration(const DeviceMap& map,
+                                                                                 const DevicesOptions& options,
+                                                                                 Calibration& calibration, Logger& log,
+                                                                                 const CancelToken& cancel) {
+  std::vector<std::pair<const PhysicalDevice*, CalibrationResult>> results;
+  CalibrationOptions calibration_options;
+  for (const PhysicalDevice& device : map.devices()) {
+    if (cancel.cancelled()) {
+      break;
+    }
+    // Sample where the user pointed when they did; a whole root filesystem otherwise.
+    std::vector<std::string> roots;
+    for (const std::string& path : options.paths) {
+      struct stat st {};
+      if (fstatat(AT_FDCWD, path.c_str(), &st, AT_NO_AUTOMOUNT) == 0 &&
+          std::find(device.st_devs.begin(), device.st_devs.end(), st.st_dev) != device.st_devs.end()) {
+        roots.push_back(path);
+      }
+    }
+    if (roots.empty()) {
+      roots = device.mount_points;
+    }
+    log.info("calibrate " + device.facts.name + ": sampling files");
+    // Sampling may use up to a third of the device's budget; the measurements get the rest.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() + calibration_options.budget / 3;
+    std::vector<std::string> files = sample_files(roots, device.st_devs, calibration_options, deadline, cancel);
+    CalibrationOptions measure_options = calibration_options;
+    measure_options.budget = calibration_options.budget * 2 / 3;
+    CalibrationResult result = calibrate(device, files, measure_options, log, cancel);
+    if (result.best_threads > 0) {
+      calibration.best_threads[result.key] = result.best_threads;
+    }
+    results.emplace_back(&device, std::move(result));
+  }
+  return results;
+}
+
+int run(Context& context, const DevicesOptions& options) {
+  const Config& config = context.config;
+  Logger log(stderr, log_level_for(config.verbosity));
+  std::unique_ptr<DeviceProbe> probe = make_system_probe();
+  int errors = 0;
+  std::vector<std::uint64_t> st_devs = collect_st_devs(options, *probe, log, errors);
+
+  std::filesystem::path store = calibration_path();
+  Calibration calibration = load_calibration(store, log);
+  DeviceMap map = DeviceMap::build(st_devs, *probe, config.threads, calibration, log);
+
+  std::vector<std::pair<const PhysicalDevice*, CalibrationResult>> calibrations;
+  if (options.calibrate) {
+    calibrations = run_calibration(map, options, calibration, log, context.cancel);
+    if (context.cancel.cancelled()) {
+      log.error("interrupted: calibration not stored");
+      return k_exit_interrupted;
+    }
+    save_calibration(calibration, store);
+    log.info("calibration stored in " + escape_for_terminal(store.string()));
+  }
+  // Rebuilt so the table shows the pool sizes the next run will use, calibrated ones included.
+  DeviceMap shown =
+      options.calibrate ? DeviceMap::build(st_devs, *probe, config.threads, calibration, log) : std::move(map);
+  write_atomically("", [&](std::ostream& out) {
+    if (config.format == ReportFormat::json) {
+      write_json(out, shown, config, calibrations);
+      return;
+    }
+    for (const auto& [device, result] : calibrations) {
+      write_calibration_text(out, *device, result);
+    }
+    write_devices_text(out, shown, config);
+  });
+  return errors == 0 ? k_exit_ok : k_exit_file_errors;
+}
+
+}  // namespace
+
+Command register_devices(CLI::App& root, Context& context) {
+  CLI::App* app = root.add_subcommand(
+      "devices",
+      "Show the physical devices that paths (default: all mounted filesystems) live on, their class "
+      "and the thread pool each gets");
+  auto options = std::make_shared<DevicesOptions>();
+  add_devices_flags(*app, context.config, *options);
+  add_threads_flag(*app, context.config);
+  add_verbosity_flags(*app, context.config);
+  return {app, [&context, options] { return run(context, *options); }};
+}
+
+}  // namespace spindle::cli
