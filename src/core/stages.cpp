@@ -7,6 +7,7 @@
 // most two blocks skip the suffix read. Every pass that reads is one multi_scope join over the
 // device pools; each distinct inode is read once, by the pool of the device it lives on, and the
 // merge that follows (split by digest) runs on one thread.
+#include <spindle/physical_order.hpp>
 #include <spindle/stages.hpp>
 
 #include <algorithm>
@@ -176,10 +177,14 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
           }
           Scope& scope = scopes[p];
           if (scope.threads() == 1) {
-            // One reader: keep the disk head moving forward (inode order approximates layout).
-            std::sort(list.begin(), list.end(), [&](FileIndex a, FileIndex b) {
-              return std::tie(files[a].dev, files[a].ino) < std::tie(files[b].dev, files[b].ino);
+            // One reader: keep the head moving forward. The ordering runs on the pool's own
+            // thread (it does I/O too), and physical offsets are worth their extra open only
+            // before the long reads of the suffix and full stages.
+            scope.spawn([&read_batch, &files, &list, kind](Worker& worker) {
+              sort_for_single_reader(list, files, kind != StageKind::prefix);
+              read_batch(list, worker);
             });
+            continue;
           }
           // Batches small enough to balance the pool's threads, large enough that queueing
           // costs nothing next to the reads.
