@@ -187,7 +187,7 @@ TEST(MultiScope, CancellationStopsEveryPoolAndTheJoinReturns) {
   std::function<void(Worker&)> forever_b;
   pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
     forever_a = [&, scopes](Worker&) {
-      if (++ran == 1000) {
+      if (++ran >= 1000) {  // B counts too, so == could be skipped
         cancel.cancel();
       }
       scopes[0].spawn(forever_a);
