@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace spindle {
 
@@ -15,6 +16,8 @@ std::uint64_t physical_offset(const char* path);
 // physical offset of the first extent when `use_fiemap` (one open + ioctl per file, worth it
 // only when the reads that follow are long), else by inode number (free, and on ext4/xfs inode
 // numbers follow the on-disk layout of the inode tables closely).
-void sort_for_single_reader(std::span<FileIndex> files, const FileTable& table, bool use_fiemap);
+// Returns the order as a permutation: positions into `files`.
+std::vector<std::uint32_t> single_reader_order(std::span<const FileIndex> files, const FileTable& table,
+                                               bool use_fiemap);
 
 }  // namespace spindle

@@ -19,12 +19,13 @@ namespace spindle {
 struct Candidates {
   std::vector<FileIndex> files;
   std::vector<std::uint32_t> starts{0};
+  std::vector<Digest> hashes;  // per group: XXH3-128 of the whole content, once a stage knew it
 
   std::size_t groups() const { return starts.size() - 1; }
   std::span<const FileIndex> group(std::size_t g) const {
     return {files.data() + starts[g], files.data() + starts[g + 1]};
   }
-  void add_group(std::span<const FileIndex> members);
+  void add_group(std::span<const FileIndex> members, Digest hash = {});
 };
 
 // Block size of the prefix and suffix reads.
@@ -51,8 +52,7 @@ struct StageContext {
 
 // Per-file results carried between stages.
 struct StageState {
-  std::vector<Digest> content_hash;  // final XXH3-128 of the whole file, once known
-  std::vector<FileError> errors;     // files dropped because they could not be read
+  std::vector<FileError> errors;  // files dropped because they could not be read
   std::uint64_t bytes_read = 0;
 };
 

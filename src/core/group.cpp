@@ -155,7 +155,6 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   // Prefix, suffix, full: one join over all device pools each, then a merge.
   StageContext context{config, log, cancel, files, pools, pool_of_file, small_threads, large_threads, progress};
   StageState state;
-  state.content_hash.resize(files.size());
   for (auto [kind, name] : {std::pair{StageKind::prefix, "prefix"}, std::pair{StageKind::suffix, "suffix"},
                             std::pair{StageKind::full, "full"}}) {
     t = Clock::now();
@@ -178,7 +177,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
     std::span<const FileIndex> members = candidates.group(g);
     DuplicateGroup group;
     group.size = files[members[0]].size;
-    group.hash = state.content_hash[members[0]];
+    group.hash = candidates.hashes[g];
     group.files.assign(members.begin(), members.end());
     stats.duplicate_files += members.size() - 1;
     stats.wasted_bytes += group.wasted();

@@ -36,25 +36,24 @@ std::uint64_t physical_offset(const char* path) {
   return offset;
 }
 
-void sort_for_single_reader(std::span<FileIndex> files, const FileTable& table, bool use_fiemap) {
-  if (!use_fiemap) {
-    std::sort(files.begin(), files.end(), [&](FileIndex a, FileIndex b) {
-      return std::tie(table[a].dev, table[a].ino) < std::tie(table[b].dev, table[b].ino);
-    });
-    return;
+std::vector<std::uint32_t> single_reader_order(std::span<const FileIndex> files, const FileTable& table,
+                                               bool use_fiemap) {
+  std::vector<std::uint64_t> offset(files.size(), 0);
+  if (use_fiemap) {
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      offset[i] = physical_offset(table.c_path(files[i]));
+    }
   }
-  std::vector<std::pair<std::uint64_t, FileIndex>> keyed;
-  keyed.reserve(files.size());
-  for (FileIndex f : files) {
-    keyed.emplace_back(physical_offset(table.c_path(f)), f);
+  std::vector<std::uint32_t> order(files.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
   }
-  std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
-    return std::tie(table[a.second].dev, a.first, table[a.second].ino) <
-           std::tie(table[b.second].dev, b.first, table[b.second].ino);
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const FileEntry& x = table[files[a]];
+    const FileEntry& y = table[files[b]];
+    return std::tie(x.dev, offset[a], x.ino) < std::tie(y.dev, offset[b], y.ino);
   });
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    files[i] = keyed[i].second;
-  }
+  return order;
 }
 
 }  // namespace spindle

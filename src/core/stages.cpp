@@ -16,9 +16,10 @@
 
 namespace spindle {
 
-void Candidates::add_group(std::span<const FileIndex> members) {
+void Candidates::add_group(std::span<const FileIndex> members, Digest hash) {
   files.insert(files.end(), members.begin(), members.end());
   starts.push_back(static_cast<std::uint32_t>(files.size()));
+  hashes.push_back(hash);
 }
 
 namespace {
@@ -113,49 +114,48 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
   const std::size_t pools = context.pools.size();
 
   // One reader per distinct inode (members of a group are sorted by inode), bucketed by pool.
-  std::vector<std::vector<FileIndex>> readers(pools);
-  for (std::size_t g = 0; g < input.groups(); ++g) {
-    std::span<const FileIndex> members = input.group(g);
-    if (!stage_reads(kind, files[members[0]].size)) {
-      continue;
-    }
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      if (i == 0 || !same_inode(files[members[i]], files[members[i - 1]])) {
-        readers[context.pool_of_file[members[i]]].push_back(members[i]);
-      }
-    }
-  }
-
+  // Readers and results are positions in input.files, so per-stage state is sized by the
+  // candidates, not by every file walked.
+  using Position = std::uint32_t;
+  std::vector<std::vector<Position>> readers(pools);
   std::uint64_t files_total = 0;
   std::uint64_t bytes_total = 0;
-  for (const std::vector<FileIndex>& list : readers) {
-    files_total += list.size();
-    for (FileIndex f : list) {
-      bytes_total += bytes_for_stage(kind, files[f].size);
+  for (std::size_t g = 0; g < input.groups(); ++g) {
+    if (!stage_reads(kind, files[input.files[input.starts[g]]].size)) {
+      continue;
+    }
+    for (Position i = input.starts[g]; i < input.starts[g + 1]; ++i) {
+      FileIndex f = input.files[i];
+      if (i == input.starts[g] || !same_inode(files[f], files[input.files[i - 1]])) {
+        readers[context.pool_of_file[f]].push_back(i);
+        ++files_total;
+        bytes_total += bytes_for_stage(kind, files[f].size);
+      }
     }
   }
   static constexpr const char* k_names[] = {"prefix", "suffix", "full"};
   context.progress.begin_stage(k_names[static_cast<int>(kind)], files_total, bytes_total);
 
-  std::vector<Digest> digest(files.size());
-  std::vector<std::uint8_t> failed(files.size(), 0);
+  std::vector<Digest> digest(input.files.size());
+  std::vector<std::uint8_t> failed(input.files.size(), 0);
   std::mutex error_mutex;
   std::atomic<std::uint64_t> bytes_read{0};
   std::span<const int> sizes = kind == StageKind::full ? context.large_threads : context.small_threads;
 
-  auto read_batch = [&](std::span<const FileIndex> batch, Worker& worker) {
+  auto read_batch = [&](std::span<const Position> batch, Worker& worker) {
     PoolCounters& counters = context.pools.counters(static_cast<std::size_t>(worker.pool_index()));
     std::uint64_t bytes = 0;
-    for (FileIndex f : batch) {
+    for (Position at : batch) {
       if (context.cancel.cancelled()) {
         return;
       }
+      FileIndex f = input.files[at];
       Result<Digest> result = read_for_stage(kind, files, f, worker);
       if (result.ok()) {
-        digest[f] = *result;
+        digest[at] = *result;
         bytes += bytes_for_stage(kind, files[f].size);
       } else {
-        failed[f] = 1;
+        failed[at] = 1;
         context.log.file_error(result.error());
         std::lock_guard lock(error_mutex);
         state.errors.push_back(std::move(result).error());
@@ -171,7 +171,7 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
       context.cancel,
       [&](std::span<Scope> scopes) {
         for (std::size_t p = 0; p < pools; ++p) {
-          std::vector<FileIndex>& list = readers[p];
+          std::vector<Position>& list = readers[p];
           if (list.empty()) {
             continue;
           }
@@ -180,9 +180,17 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
             // One reader: keep the head moving forward. The ordering runs on the pool's own
             // thread (it does I/O too), and physical offsets are worth their extra open only
             // before the long reads of the suffix and full stages.
-            scope.spawn([&read_batch, &files, &list, kind](Worker& worker) {
-              sort_for_single_reader(list, files, kind != StageKind::prefix);
-              read_batch(list, worker);
+            scope.spawn([&read_batch, &files, &input, &list, kind](Worker& worker) {
+              std::vector<FileIndex> ids(list.size());
+              for (std::size_t i = 0; i < list.size(); ++i) {
+                ids[i] = input.files[list[i]];
+              }
+              std::vector<Position> ordered(list.size());
+              std::vector<std::uint32_t> order = single_reader_order(ids, files, kind != StageKind::prefix);
+              for (std::size_t i = 0; i < order.size(); ++i) {
+                ordered[i] = list[order[i]];
+              }
+              read_batch(ordered, worker);
             });
             continue;
           }
@@ -191,7 +199,7 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
           std::size_t per_thread = list.size() / (static_cast<std::size_t>(scope.threads()) * 8) + 1;
           std::size_t batch = std::clamp<std::size_t>(per_thread, 1, kind == StageKind::full ? 16 : 256);
           for (std::size_t begin = 0; begin < list.size(); begin += batch) {
-            std::span<const FileIndex> part(list.data() + begin, std::min(batch, list.size() - begin));
+            std::span<const Position> part(list.data() + begin, std::min(batch, list.size() - begin));
             scope.spawn([&read_batch, part](Worker& worker) { read_batch(part, worker); });
           }
         }
@@ -210,38 +218,37 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
 
   // Merge (one thread): hard links take their inode's digest, then split groups by digest.
   Candidates out;
-  std::vector<FileIndex> members;
+  std::vector<Position> members;
   for (std::size_t g = 0; g < input.groups(); ++g) {
-    std::span<const FileIndex> group = input.group(g);
-    if (!stage_reads(kind, files[group[0]].size)) {
-      out.add_group(group);
+    if (!stage_reads(kind, files[input.files[input.starts[g]]].size)) {
+      out.add_group(input.group(g), input.hashes[g]);
       continue;
     }
     members.clear();
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      FileIndex f = group[i];
-      if (i > 0 && same_inode(files[f], files[group[i - 1]])) {
-        digest[f] = digest[group[i - 1]];
-        failed[f] = failed[group[i - 1]];
+    for (Position i = input.starts[g]; i < input.starts[g + 1]; ++i) {
+      if (i > input.starts[g] && same_inode(files[input.files[i]], files[input.files[i - 1]])) {
+        digest[i] = digest[i - 1];
+        failed[i] = failed[i - 1];
       }
-      if (!failed[f]) {
-        members.push_back(f);
+      if (!failed[i]) {
+        members.push_back(i);
       }
     }
-    std::stable_sort(members.begin(), members.end(), [&](FileIndex a, FileIndex b) { return digest[a] < digest[b]; });
+    std::stable_sort(members.begin(), members.end(), [&](Position a, Position b) { return digest[a] < digest[b]; });
+    // A read that covered the whole file (full stage, or a prefix of a small file) is its hash.
+    const bool complete = kind == StageKind::full || files[input.files[input.starts[g]]].size <= k_block_size;
+    std::vector<FileIndex> part;
     for (std::size_t begin = 0; begin < members.size();) {
       std::size_t end = begin + 1;
       while (end < members.size() && digest[members[end]] == digest[members[begin]]) {
         ++end;
       }
-      std::span<const FileIndex> part(members.data() + begin, end - begin);
+      part.clear();
+      for (std::size_t i = begin; i < end; ++i) {
+        part.push_back(input.files[members[i]]);
+      }
       if (holds_duplicates(part, files, context.config.hard_links)) {
-        out.add_group(part);
-        if (kind == StageKind::full || files[part[0]].size <= k_block_size) {
-          for (FileIndex f : part) {
-            state.content_hash[f] = digest[f];
-          }
-        }
+        out.add_group(part, complete ? digest[members[begin]] : Digest{});
       }
       begin = end;
     }

@@ -44,10 +44,11 @@ TEST(PhysicalOrder, SingleReaderOrderFollowsFirstExtentOffsets) {
     std::filesystem::remove_all(dir);
     GTEST_SKIP() << dir << " is on a filesystem without FIEMAP; physical ordering cannot be observed there";
   }
-  std::vector<FileIndex> order{7, 3, 5, 1, 0, 6, 2, 4};
-  sort_for_single_reader(order, table, true);
+  std::vector<FileIndex> files{7, 3, 5, 1, 0, 6, 2, 4};
+  std::vector<std::uint32_t> order = single_reader_order(files, table, true);
+  ASSERT_EQ(order.size(), files.size());
   for (std::size_t i = 1; i < order.size(); ++i) {
-    EXPECT_LE(physical_offset(table.c_path(order[i - 1])), physical_offset(table.c_path(order[i])));
+    EXPECT_LE(physical_offset(table.c_path(files[order[i - 1]])), physical_offset(table.c_path(files[order[i]])));
   }
   std::filesystem::remove_all(dir);
 }
@@ -60,9 +61,8 @@ TEST(PhysicalOrder, InodeOrderWithoutFiemap) {
     entry.ino = ino;
     table.add(entry, "/nonexistent/" + std::to_string(ino));
   }
-  std::vector<FileIndex> order{0, 1, 2};
-  sort_for_single_reader(order, table, false);
-  EXPECT_EQ(order, (std::vector<FileIndex>{1, 2, 0}));
+  std::vector<FileIndex> files{0, 1, 2};
+  EXPECT_EQ(single_reader_order(files, table, false), (std::vector<std::uint32_t>{1, 2, 0}));
 }
 
 TEST(PhysicalOrder, UnknownForMissingFiles) {
