@@ -17,8 +17,8 @@ namespace spindle {
 // (an absolute XDG_CONFIG_HOME only, as the XDG spec says), else ~/.config/spindle/calibration.
 std::filesystem::path calibration_path();
 
-// Read a calibration store: lines "<device key> <threads>", '#' comments. A missing file is an
-// empty Calibration; malformed lines are skipped with a warning.
+// Read a calibration store: lines "<device key> <r> <s>" (or "<device key> <n>" for both), '#'
+// comments. A missing file is an empty Calibration; malformed lines are skipped with a warning.
 Calibration load_calibration(const std::filesystem::path& path, Logger& log);
 
 // Write the store atomically (a temporary file in the same directory, fsync, rename), creating
@@ -32,7 +32,8 @@ struct CalibrationOptions {
   std::chrono::milliseconds budget{10'000};
   std::size_t max_files = 50'000;                 // sample size bound
   std::uint64_t max_sample_bytes = 2ULL << 30;    // sum over the sample of the bytes read per file
-  std::uint64_t max_bytes_per_file = 1ULL << 20;  // read at most this much of each file
+  std::uint64_t small_read_bytes = 4096;          // small reads: this much of each file, as the prefix stage
+  std::uint64_t max_bytes_per_file = 1ULL << 20;  // whole-file reads: at most this much of each file
   std::size_t min_files = 32;                     // fewer sampled files give no result
   double tolerance = 0.05;  // best = the fewest threads within this fraction of the top throughput
   bool drop_caches = true;  // before each count: drop the page cache (root) or fadvise the files
@@ -57,8 +58,10 @@ struct CalibrationResult {
   std::string key;  // DeviceFacts::key of the device measured
   std::size_t sample_files = 0;
   CacheDrop cache = CacheDrop::none;
-  std::vector<CalibrationPoint> points;
-  int best_threads = 0;  // 0: no result (sample too small, or cancelled)
+  std::vector<CalibrationPoint> small;  // short reads of each file (the prefix/suffix stages)
+  std::vector<CalibrationPoint> large;  // whole-file reads (the full-hash stage)
+  ThreadCounts best{0, 0};              // 0,0: no result (sample too small, or cancelled)
+  bool ok() const { return best.small > 0 && best.large > 0; }
 };
 
 // Regular, non-empty files under `roots` that live on one of `st_devs`: breadth-first, never
@@ -69,8 +72,9 @@ std::vector<std::string> sample_files(std::span<const std::string> roots, std::s
                                       const CancelToken& cancel);
 
 // Read `files` (read-only, O_NOATIME where allowed) with each of options.thread_counts, cold
-// cache before each run. The first count reads for its share of the budget; every later count
-// reads exactly the files the first one got through, so the numbers compare like with like.
+// cache before each run, once with small reads and once with whole-file reads, since the two want
+// different parallelism. In each series the first count reads for its share of the budget; every
+// later count reads exactly the files the first one got through, so the numbers compare like with like.
 CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::string> files,
                             const CalibrationOptions& options, Logger& log, const CancelToken& cancel);
 

@@ -58,9 +58,10 @@ struct PhysicalDevice {
   ThreadsSource threads_source = ThreadsSource::builtin_default;
 };
 
-// Per-device pool sizes measured by `spindle devices --calibrate`, keyed by DeviceFacts::key.
+// Per-device pool sizes measured by `spindle devices --calibrate`, keyed by DeviceFacts::key:
+// threads for short prefix/suffix reads and for whole-file reads, measured separately.
 struct Calibration {
-  std::unordered_map<std::string, int> best_threads;
+  std::unordered_map<std::string, ThreadCounts> best_threads;
 };
 
 // The devices behind a set of st_devs; index_of maps an st_dev to its device (and pool) index.

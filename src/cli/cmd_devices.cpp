@@ -89,32 +89,51 @@ void write_devices_text(std::ostream& out, const DeviceMap& map, const Config& c
   out << "main: " << config.threads.main_threads() << " threads (walk and in-memory work)\n";
 }
 
+std::string fixed(double value, int digits) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(digits) << value;
+  return text.str();
+}
+
+void write_points_text(std::ostream& out, std::string_view title, const std::vector<CalibrationPoint>& points,
+                       int best) {
+  out << title << "\n";
+  std::vector<std::vector<std::string>> rows{{"THREADS", "FILES", "MB", "SECONDS", "MB/S", "FILES/S", ""}};
+  for (const CalibrationPoint& point : points) {
+    rows.push_back({std::to_string(point.threads), std::to_string(point.files),
+                    fixed(static_cast<double>(point.bytes) / 1e6, 1), fixed(point.seconds, 2),
+                    fixed(point.mb_per_s(), 1), fixed(point.files_per_s(), 0),
+                    point.threads == best ? "<- best" : (point.complete ? "" : "(time slice ended)")});
+  }
+  write_table(out, rows);
+}
+
 void write_calibration_text(std::ostream& out, const PhysicalDevice& device, const CalibrationResult& result) {
   out << "calibration of " << escape_for_terminal(device.facts.name) << " (" << to_string(device.facts.device_class)
       << ", key " << result.key << "): " << result.sample_files << " files sampled, cold cache by "
       << to_string(result.cache) << "\n";
-  if (result.points.empty()) {
+  if (result.small.empty() && result.large.empty()) {
     out << "no result\n\n";
     return;
   }
-  std::vector<std::vector<std::string>> rows{{"THREADS", "FILES", "MB", "SECONDS", "MB/S", "FILES/S", ""}};
-  for (const CalibrationPoint& point : result.points) {
-    auto fixed = [](double value, int digits) {
-      std::ostringstream text;
-      text << std::fixed << std::setprecision(digits) << value;
-      return text.str();
-    };
-    rows.push_back({std::to_string(point.threads), std::to_string(point.files),
-                    fixed(static_cast<double>(point.bytes) / 1e6, 1), fixed(point.seconds, 2),
-                    fixed(point.mb_per_s(), 1), fixed(point.files_per_s(), 0),
-                    point.complete ? "" : "(time slice ended)"});
-  }
-  write_table(out, rows);
-  if (result.best_threads > 0) {
-    out << "best: " << result.best_threads << " threads\n\n";
+  write_points_text(out, "small reads (the first 4 KiB of each file):", result.small, result.best.small);
+  write_points_text(out, "whole-file reads (up to 1 MiB of each file):", result.large, result.best.large);
+  if (result.ok()) {
+    out << "best: " << threads_text(result.best) << " (small,whole-file)\n\n";
   } else {
     out << "best: no result\n\n";
   }
+}
+
+void write_points_json(std::ostream& out, const std::vector<CalibrationPoint>& points) {
+  out << "[";
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const CalibrationPoint& point = points[i];
+    out << (i == 0 ? "" : ",") << "{\"threads\":" << point.threads << ",\"files\":" << point.files
+        << ",\"bytes\":" << point.bytes << ",\"seconds\":" << point.seconds
+        << ",\"complete\":" << (point.complete ? "true" : "false") << "}";
+  }
+  out << "]";
 }
 
 void write_json(std::ostream& out, const DeviceMap& map, const Config& config,
@@ -147,16 +166,13 @@ void write_json(std::ostream& out, const DeviceMap& map, const Config& config,
     for (const auto& [device, result] : calibrations) {
       out << (first ? "" : ",") << "{\"key\":" << json_string(result.key)
           << ",\"name\":" << json_string(device->facts.name) << ",\"sample_files\":" << result.sample_files
-          << ",\"cache\":" << json_string(to_string(result.cache)) << ",\"points\":[";
-      for (std::size_t i = 0; i < result.points.size(); ++i) {
-        const CalibrationPoint& point = result.points[i];
-        out << (i == 0 ? "" : ",") << "{\"threads\":" << point.threads << ",\"files\":" << point.files
-            << ",\"bytes\":" << point.bytes << ",\"seconds\":" << point.seconds
-            << ",\"complete\":" << (point.complete ? "true" : "false") << "}";
-      }
-      out << "],\"best_threads\":";
-      if (result.best_threads > 0) {
-        out << result.best_threads;
+          << ",\"cache\":" << json_string(to_string(result.cache)) << ",\"small\":";
+      write_points_json(out, result.small);
+      out << ",\"large\":";
+      write_points_json(out, result.large);
+      out << ",\"best_threads\":";
+      if (result.ok()) {
+        out << "[" << result.best.small << "," << result.best.large << "]";
       } else {
         out << "null";
       }
@@ -223,14 +239,14 @@ std::vector<std::pair<const PhysicalDevice*, CalibrationResult>> run_calibration
       roots = device.mount_points;
     }
     log.info("calibrate " + device.facts.name + ": sampling files");
-    // Sampling may use up to a third of the device's budget; the measurements get the rest.
-    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() + calibration_options.budget / 3;
+    // Sampling may use up to a quarter of the device's budget; the measurements get the rest.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() + calibration_options.budget / 4;
     std::vector<std::string> files = sample_files(roots, device.st_devs, calibration_options, deadline, cancel);
     CalibrationOptions measure_options = calibration_options;
-    measure_options.budget = calibration_options.budget * 2 / 3;
+    measure_options.budget = calibration_options.budget * 3 / 4;
     CalibrationResult result = calibrate(device, files, measure_options, log, cancel);
-    if (result.best_threads > 0) {
-      calibration.best_threads[result.key] = result.best_threads;
+    if (result.ok()) {
+      calibration.best_threads[result.key] = result.best;
     }
     results.emplace_back(&device, std::move(result));
   }

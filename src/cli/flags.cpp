@@ -119,9 +119,10 @@ void add_devices_flags(CLI::App& app, Config& config, DevicesOptions& options) {
       ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case).description(""));
   app.add_flag("--calibrate", options.calibrate,
                "Measure each device: read a bounded sample of its files (read-only, cold cache where possible, "
-               "about 10 s per device) with 1, 2, 4, 8, 16 and 32 threads, print the throughput of each, and store "
-               "the fewest threads within 5% of the best in $XDG_CONFIG_HOME/spindle/calibration (default "
-               "~/.config/spindle/calibration), which later runs use unless --threads names the device");
+               "about 10 s per device) with 1, 2, 4, 8, 16 and 32 threads, once with short reads and once with "
+               "whole-file reads, print the throughput of each, and store the fewest threads within 5% of the best "
+               "of each (as r,s) in $XDG_CONFIG_HOME/spindle/calibration (default ~/.config/spindle/calibration), "
+               "which later runs use unless a --threads rule applies to the device");
 }
 
 std::string threads_help() {

@@ -1,9 +1,10 @@
 // Calibration: find the pool size a device reads fastest with, by reading its own files.
 //
 //   sample_files: walk the device's filesystems breadth-first for a bounded set of files
-//   calibrate:    for each thread count: make the cache cold, then N readers pull files from one
-//                 shared index until done or out of time; the first count (the fewest threads,
-//                 the slowest) sets how many files every later count reads
+//   calibrate:    for small reads (4 KiB of each file, as the prefix stage) and then whole-file
+//                 reads, for each thread count: make the cache cold, then N readers pull files
+//                 from one shared index until done or out of time; the first count (the fewest
+//                 threads, the slowest) sets how many files every later count of the series reads
 //   best_thread_count: the fewest threads within 5% of the best throughput, since extra readers
 //                 cost memory and contend with the other pools for CPU
 #include <spindle/calibrate.hpp>
@@ -68,7 +69,8 @@ CacheDrop drop_cache(std::span<const std::string> files) {
   return any ? CacheDrop::fadvise : CacheDrop::none;
 }
 
-// `threads` readers over files[0, limit) until done, the deadline passes or cancel.
+// `threads` readers over files[0, limit), up to max_bytes_per_file of each, until done, the
+// deadline passes or cancel.
 CalibrationPoint measure(int threads, std::span<const std::string> files, std::size_t limit,
                          std::uint64_t max_bytes_per_file, Clock::time_point deadline, const CancelToken& cancel) {
   std::atomic<std::size_t> next{0};
@@ -241,30 +243,46 @@ CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::s
   std::sort(counts.begin(), counts.end());
   counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
 
-  // The budget is shared out as the runs go: a run that finishes early leaves its time to the
-  // rest. Cache drops are not counted, since sync may wait on other processes' writes.
+  // Each series (small, then whole-file reads) gets half the budget. Its first run, the slowest
+  // (fewest threads), gets a third of that: it decides how many files the series reads, and more
+  // files make the faster runs' numbers steadier. The rest is shared out as the runs go, so a run
+  // that finishes early leaves its time to the others. Cache drops are not counted, since sync
+  // may wait on other processes' writes.
   Clock::duration remaining = options.budget;
-  std::size_t limit = files.size();
-  for (std::size_t i = 0; i < counts.size() && !cancel.cancelled(); ++i) {
-    if (options.drop_caches) {
-      CacheDrop drop = drop_cache(files.first(limit));
-      // Report the weakest drop of all runs (CacheDrop is ordered strongest first).
-      result.cache = i == 0 ? drop : std::max(result.cache, drop);
+  bool first_drop = true;
+  for (bool small : {true, false}) {
+    std::uint64_t bytes_per_file = small ? options.small_read_bytes : options.max_bytes_per_file;
+    std::vector<CalibrationPoint>& points = small ? result.small : result.large;
+    Clock::duration series_remaining = small ? remaining / 2 : remaining;
+    remaining -= series_remaining;
+    std::size_t limit = files.size();
+    for (std::size_t i = 0; i < counts.size() && !cancel.cancelled(); ++i) {
+      if (options.drop_caches) {
+        CacheDrop drop = drop_cache(files.first(limit));
+        // Report the weakest drop of all runs (CacheDrop is ordered strongest first).
+        result.cache = first_drop ? drop : std::max(result.cache, drop);
+        first_drop = false;
+      }
+      // Later runs have more threads and usually finish sooner, but the earlier of them need the
+      // most time: run i may use 2/(runs left + 1) of what is left.
+      std::size_t runs_left = counts.size() - i;
+      Clock::duration slice = i == 0 ? series_remaining / 3 : series_remaining * 2 / static_cast<long>(runs_left + 1);
+      CalibrationPoint point = measure(counts[i], files, limit, bytes_per_file, Clock::now() + slice, cancel);
+      series_remaining -= std::min(
+          series_remaining, std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(point.seconds)));
+      if (i == 0) {
+        limit = std::max<std::size_t>(static_cast<std::size_t>(point.files), 1);
+      }
+      log.info("calibrate " + device.facts.name + (small ? ": small reads, " : ": whole-file reads, ") +
+               std::to_string(point.threads) + " threads: " + std::to_string(point.files) + " files, " +
+               std::to_string(point.bytes) + " bytes in " + std::to_string(point.seconds) + " s");
+      points.push_back(point);
     }
-    Clock::duration slice = remaining / static_cast<long>(counts.size() - i);
-    CalibrationPoint point = measure(counts[i], files, limit, options.max_bytes_per_file, Clock::now() + slice, cancel);
-    remaining -=
-        std::min(remaining, std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(point.seconds)));
-    if (i == 0) {
-      limit = std::max<std::size_t>(static_cast<std::size_t>(point.files), 1);
-    }
-    log.info("calibrate " + device.facts.name + ": " + std::to_string(point.threads) +
-             " threads: " + std::to_string(point.files) + " files, " + std::to_string(point.bytes) + " bytes in " +
-             std::to_string(point.seconds) + " s");
-    result.points.push_back(point);
+    remaining += series_remaining;  // what the small series left over goes to whole-file reads
   }
   if (!cancel.cancelled()) {
-    result.best_threads = best_thread_count(result.points, options.tolerance);
+    result.best = ThreadCounts{best_thread_count(result.small, options.tolerance),
+                               best_thread_count(result.large, options.tolerance)};
   }
   return result;
 }

@@ -1,4 +1,4 @@
-// The calibration store: one "<device key> <threads>" line per calibrated device.
+// The calibration store: one "<device key> <r> <s>" line per calibrated device.
 #include <spindle/calibrate.hpp>
 #include <spindle/error.hpp>
 
@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -59,14 +60,22 @@ Calibration load_calibration(const std::filesystem::path& path, Logger& log) {
     }
     std::istringstream fields(line);
     std::string key;
-    int threads = 0;
-    std::string extra;
-    if (!(fields >> key >> threads) || (fields >> extra) || threads < 1 || threads > k_max_stored_threads) {
+    std::vector<int> counts;
+    std::string word;
+    fields >> key;
+    bool valid = !key.empty();
+    while (valid && fields >> word) {
+      int count = 0;
+      auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), count);
+      valid = error == std::errc() && end == word.data() + word.size() && count >= 1 && count <= k_max_stored_threads;
+      counts.push_back(count);
+    }
+    if (!valid || counts.empty() || counts.size() > 2) {
       log.warning(escape_for_terminal(path.string()) + ":" + std::to_string(line_number) +
-                  ": ignoring malformed calibration line (expected '<device key> <threads>')");
+                  ": ignoring malformed calibration line (expected '<device key> <r> <s>')");
       continue;
     }
-    calibration.best_threads[key] = threads;
+    calibration.best_threads[key] = ThreadCounts{counts.front(), counts.back()};
   }
   return calibration;
 }
@@ -78,11 +87,14 @@ void save_calibration(const Calibration& calibration, const std::filesystem::pat
     fail(path.parent_path(), "mkdir", error.value());
   }
   // Sorted, so the file is stable under rewrites and diffs well.
-  std::vector<std::pair<std::string, int>> entries(calibration.best_threads.begin(), calibration.best_threads.end());
-  std::sort(entries.begin(), entries.end());
-  std::string text = "# spindle calibration: <device key> <threads>; written by `spindle devices --calibrate`\n";
+  std::vector<std::pair<std::string, ThreadCounts>> entries(calibration.best_threads.begin(),
+                                                            calibration.best_threads.end());
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string text =
+      "# spindle calibration: <device key> <threads for small reads> <threads for whole-file reads>\n"
+      "# written by `spindle devices --calibrate`\n";
   for (const auto& [key, threads] : entries) {
-    text += key + " " + std::to_string(threads) + "\n";
+    text += key + " " + std::to_string(threads.small) + " " + std::to_string(threads.large) + "\n";
   }
 
   // A reader (a concurrent `spindle group`) sees the old file or the new one, never half of one.

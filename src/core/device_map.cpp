@@ -95,8 +95,8 @@ void choose_threads(PhysicalDevice& device, const ThreadsSpec& spec, const Calib
     }
   }
   auto calibrated = calibration.best_threads.find(device.facts.key);
-  if (calibrated != calibration.best_threads.end() && calibrated->second > 0) {
-    device.threads = ThreadCounts{calibrated->second, calibrated->second};
+  if (calibrated != calibration.best_threads.end() && calibrated->second.small > 0 && calibrated->second.large > 0) {
+    device.threads = calibrated->second;
     device.threads_source = ThreadsSource::calibration;
     return;
   }

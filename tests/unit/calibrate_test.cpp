@@ -92,16 +92,16 @@ TEST(CalibrationStoreTest, RoundTripThroughATempConfigHome) {
   EXPECT_TRUE(load_calibration(path, log).best_threads.empty());  // missing file: nothing calibrated
 
   Calibration calibration;
-  calibration.best_threads["block:254:0"] = 16;
-  calibration.best_threads["wwid:naa.5000c500a1b2"] = 1;
-  calibration.best_threads["block:8:16+block:8:32"] = 2;
+  calibration.best_threads["block:254:0"] = ThreadCounts{32, 16};
+  calibration.best_threads["wwid:naa.5000c500a1b2"] = ThreadCounts{1, 1};
+  calibration.best_threads["block:8:16+block:8:32"] = ThreadCounts{2, 1};
   save_calibration(calibration, path);  // creates $XDG_CONFIG_HOME/spindle/
   EXPECT_EQ(load_calibration(path, log).best_threads, calibration.best_threads);
 
   // Rewriting replaces the file and leaves no temporary behind.
-  calibration.best_threads["block:254:0"] = 8;
+  calibration.best_threads["block:254:0"] = ThreadCounts{8, 4};
   save_calibration(calibration, path);
-  EXPECT_EQ(load_calibration(path, log).best_threads.at("block:254:0"), 8);
+  EXPECT_EQ(load_calibration(path, log).best_threads.at("block:254:0"), (ThreadCounts{8, 4}));
   std::size_t files = 0;
   for ([[maybe_unused]] const fs::directory_entry& entry : fs::directory_iterator(path.parent_path())) {
     ++files;
@@ -114,23 +114,24 @@ TEST(CalibrationStoreTest, SkipsCommentsAndMalformedLines) {
   fs::path path = dir.path() / "calibration";
   std::ofstream(path) << "# comment\n"
                          "\n"
-                         "block:8:0 4\n"
+                         "block:8:0 4 2\n"
                          "block:8:16\n"
                          "block:8:32 zero\n"
-                         "block:8:48 0\n"
+                         "block:8:48 0 1\n"
                          "block:8:64 2000\n"
-                         "block:8:80 2 extra\n"
-                         "   block:8:96   3   \n";
+                         "block:8:80 2 1 extra\n"
+                         "block:8:112 2x 1\n"
+                         "   block:8:96   3   \n";  // one count: both read kinds
   Logger log(stderr, LogLevel::error);
   Calibration calibration = load_calibration(path, log);
   EXPECT_EQ(calibration.best_threads.size(), 2u);
-  EXPECT_EQ(calibration.best_threads.at("block:8:0"), 4);
-  EXPECT_EQ(calibration.best_threads.at("block:8:96"), 3);
+  EXPECT_EQ(calibration.best_threads.at("block:8:0"), (ThreadCounts{4, 2}));
+  EXPECT_EQ(calibration.best_threads.at("block:8:96"), (ThreadCounts{3, 3}));
 }
 
 TEST(CalibrationStoreTest, SaveFailsLoudly) {
   Calibration calibration;
-  calibration.best_threads["x"] = 1;
+  calibration.best_threads["x"] = ThreadCounts{1, 1};
   EXPECT_THROW(save_calibration(calibration, "/proc/spindle-cannot-write/calibration"), Fatal);
 }
 
@@ -219,6 +220,7 @@ TEST_F(SampleTest, CalibrateReadsTheSameFilesAtEveryCount) {
   options.thread_counts = {4, 1, 2};
   options.budget = std::chrono::seconds(5);
   options.drop_caches = false;  // a unit test must not flush the machine's page cache
+  options.small_read_bytes = 100;
   std::vector<std::string> files = sample(options, m_st_dev);
   PhysicalDevice device;
   device.facts.key = "block:1:2";
@@ -227,17 +229,24 @@ TEST_F(SampleTest, CalibrateReadsTheSameFilesAtEveryCount) {
   CalibrationResult result = calibrate(device, files, options, log, m_cancel);
   EXPECT_EQ(result.key, "block:1:2");
   EXPECT_EQ(result.sample_files, 41u);
-  ASSERT_EQ(result.points.size(), 3u);
-  EXPECT_EQ(result.points[0].threads, 1);  // fewest first: it sets the sample every count reads
-  EXPECT_EQ(result.points[1].threads, 2);
-  EXPECT_EQ(result.points[2].threads, 4);
-  for (const CalibrationPoint& p : result.points) {
-    EXPECT_TRUE(p.complete);
-    EXPECT_EQ(p.files, 41u);
-    EXPECT_EQ(p.bytes, 40u * 1000 + 39 * 40 / 2 + 5000);
-    EXPECT_GT(p.mb_per_s(), 0);
+  for (const std::vector<CalibrationPoint>* series : {&result.small, &result.large}) {
+    ASSERT_EQ(series->size(), 3u);
+    EXPECT_EQ((*series)[0].threads, 1);  // fewest first: it sets the files every count reads
+    EXPECT_EQ((*series)[1].threads, 2);
+    EXPECT_EQ((*series)[2].threads, 4);
+    for (const CalibrationPoint& p : *series) {
+      EXPECT_TRUE(p.complete);
+      EXPECT_EQ(p.files, 41u);
+      EXPECT_GT(p.mb_per_s(), 0);
+    }
   }
-  EXPECT_TRUE(result.best_threads == 1 || result.best_threads == 2 || result.best_threads == 4);
+  // Small reads take the first 100 bytes of each file; whole-file reads all of it.
+  EXPECT_EQ(result.small[0].bytes, 41u * 100);
+  EXPECT_EQ(result.large[0].bytes, 40u * 1000 + 39 * 40 / 2 + 5000);
+  EXPECT_TRUE(result.ok());
+  for (int best : {result.best.small, result.best.large}) {
+    EXPECT_TRUE(best == 1 || best == 2 || best == 4) << best;
+  }
   EXPECT_EQ(result.cache, CacheDrop::none);
 }
 
@@ -249,8 +258,9 @@ TEST_F(SampleTest, TooSmallASampleGivesNoResult) {
   device.facts.name = "test";
   Logger log(stderr, LogLevel::error);
   CalibrationResult result = calibrate(device, sample(options, m_st_dev), options, log, m_cancel);
-  EXPECT_EQ(result.best_threads, 0);
-  EXPECT_TRUE(result.points.empty());
+  EXPECT_FALSE(result.ok());
+  EXPECT_TRUE(result.small.empty());
+  EXPECT_TRUE(result.large.empty());
 }
 
 }  // namespace

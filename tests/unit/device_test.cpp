@@ -272,8 +272,8 @@ TEST_F(DeviceMapTest, ClassDefaultsWithoutRules) {
 
 TEST_F(DeviceMapTest, MostSpecificRuleWins) {
   Calibration calibration;
-  calibration.best_threads["block:8:240"] = 3;
-  calibration.best_threads["block:259:90"] = 5;
+  calibration.best_threads["block:8:240"] = ThreadCounts{3, 3};
+  calibration.best_threads["block:259:90"] = ThreadCounts{5, 4};
 
   DeviceMap map = build("", calibration);
   EXPECT_EQ(device(map, m_sdx1).threads, (ThreadCounts{3, 3}));
@@ -286,7 +286,7 @@ TEST_F(DeviceMapTest, MostSpecificRuleWins) {
 
   map = build("hdd:2,7", calibration);  // one rule: 7 is hdd's whole-file count
   EXPECT_EQ(device(map, m_sdx1).threads, (ThreadCounts{2, 7}));
-  EXPECT_EQ(device(map, m_nvme).threads, (ThreadCounts{5, 5}));
+  EXPECT_EQ(device(map, m_nvme).threads, (ThreadCounts{5, 4}));
   EXPECT_EQ(device(map, m_nvme).threads_source, ThreadsSource::calibration);
 
   // A class rule beats the bare default, in either order.
