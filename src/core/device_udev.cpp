@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
