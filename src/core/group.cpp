@@ -1,3 +1,4 @@
+#include <spindle/calibrate.hpp>
 #include <spindle/device.hpp>
 #include <spindle/group.hpp>
 #include <spindle/pools.hpp>
@@ -137,7 +138,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   }
   std::sort(st_devs.begin(), st_devs.end());
   st_devs.erase(std::unique(st_devs.begin(), st_devs.end()), st_devs.end());
-  DeviceMap devices = DeviceMap::build(st_devs, probe, config.threads, Calibration{}, log);
+  DeviceMap devices = DeviceMap::build(st_devs, probe, config.threads, load_calibration(calibration_path(), log), log);
   std::vector<PoolSpec> specs;
   std::vector<int> small_threads;
   std::vector<int> large_threads;
