@@ -1,0 +1,334 @@
+#include "fakes/temp_tree.hpp"
+
+#include <spindle/pools.hpp>
+#include <spindle/walk.hpp>
+
+#include <climits>
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace spindle {
+namespace {
+
+using fakes::TempSink;
+using fakes::TempTree;
+using Paths = std::set<std::string>;
+
+// Runs walks over one tree and reports what they found relative to the tree's root, so the
+// expected sets read like the tree that was built.
+class WalkTest : public ::testing::Test {
+ protected:
+  WalkTest() { m_config.paths = {m_tree.root()}; }
+
+  WalkResult run() { return walk(m_config, m_log, m_cancel); }
+
+  Paths relative_paths(const WalkResult& result) const {
+    Paths paths;
+    const std::string prefix = m_tree.root() + "/";
+    for (FileIndex i = 0; i < result.files.size(); ++i) {
+      std::string path(result.files.path(i));
+      EXPECT_EQ(path.compare(0, prefix.size(), prefix), 0) << path << " is outside " << prefix;
+      EXPECT_TRUE(paths.insert(path.substr(prefix.size())).second) << path << " listed twice";
+    }
+    return paths;
+  }
+
+  Paths walk_paths() { return relative_paths(run()); }
+
+  const FileEntry* find(const WalkResult& result, const std::string& relative) const {
+    for (FileIndex i = 0; i < result.files.size(); ++i) {
+      if (result.files.path(i) == m_tree.path(relative)) {
+        return &result.files[i];
+      }
+    }
+    return nullptr;
+  }
+
+  TempTree m_tree;
+  TempSink m_sink;
+  Logger m_log{m_sink.get(), LogLevel::debug};
+  CancelToken m_cancel;
+  Config m_config;
+};
+
+TEST_F(WalkTest, FindsFilesInNestedDirectoriesAndCountsDirectories) {
+  m_tree.write("a", "a");
+  m_tree.write("d1/b", "b");
+  m_tree.write("d1/d2/c", "c");
+  m_tree.write("d1/d2/d3/e", "e");
+  m_tree.mkdir("empty_dir");
+  WalkResult result = run();
+  EXPECT_EQ(relative_paths(result), (Paths{"a", "d1/b", "d1/d2/c", "d1/d2/d3/e"}));
+  EXPECT_EQ(result.directories, 5u);  // the root, d1, d2, d3, empty_dir
+  EXPECT_TRUE(result.errors.empty());
+  EXPECT_EQ(result.skipped_special, 0u);
+}
+
+TEST_F(WalkTest, EntriesCarryTheStatOfTheirFile) {
+  std::string path = m_tree.write("f", "12345");
+  m_tree.hard_link("f", "g");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  WalkResult result = run();
+  const FileEntry* entry = find(result, "f");
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->size, 5u);
+  EXPECT_EQ(entry->ino, st.st_ino);
+  EXPECT_EQ(entry->dev, st.st_dev);
+  EXPECT_EQ(entry->nlink, 2u);
+  EXPECT_EQ(entry->via_symlink, 0u);
+  EXPECT_EQ(entry->mtime_ns, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec);
+}
+
+TEST_F(WalkTest, HiddenFilesAndDirectoriesFollowIncludeHidden) {
+  m_tree.write("visible", "v");
+  m_tree.write(".hidden", "h");
+  m_tree.write(".hidden_dir/inside", "i");
+  m_tree.write("dir/.dotfile", "d");
+  m_config.include_hidden = true;
+  EXPECT_EQ(walk_paths(), (Paths{"visible", ".hidden", ".hidden_dir/inside", "dir/.dotfile"}));
+  m_config.include_hidden = false;
+  EXPECT_EQ(walk_paths(), (Paths{"visible"}));
+}
+
+TEST_F(WalkTest, NameGlobsKeepMatchingFilesAtAnyDepth) {
+  m_tree.write("a.txt", "a");
+  m_tree.write("b.dat", "b");
+  m_tree.write("sub.txt/c.txt", "c");  // a directory that matches is still only a directory
+  m_tree.write("sub.txt/d.dat", "d");
+  m_tree.write("x/y/e.csv", "e");
+  m_config.name_globs = {"*.txt", "*.csv"};
+  EXPECT_EQ(walk_paths(), (Paths{"a.txt", "sub.txt/c.txt", "x/y/e.csv"}));
+}
+
+TEST_F(WalkTest, BaseNameExcludeDropsFilesAndWholeDirectories) {
+  m_tree.write("keep", "k");
+  m_tree.write("app.log", "l");
+  m_tree.write("sub/deep.log", "l");
+  m_tree.write("sub/keep2", "k");
+  m_tree.write("cache/anything", "c");
+  m_tree.write("cache/more/stuff", "c");
+  m_config.exclude_globs = {"*.log", "cache"};
+  EXPECT_EQ(walk_paths(), (Paths{"keep", "sub/keep2"}));
+}
+
+TEST_F(WalkTest, FullPathExcludeMatchesOnlyThatPath) {
+  // A glob holding '/' is matched against the whole path as walked, not the base name.
+  m_tree.write("d1/x.bin", "1");
+  m_tree.write("d2/x.bin", "2");
+  m_tree.write("d3/skip/y", "3");
+  m_tree.write("d4/skip/y", "4");
+  m_config.exclude_globs = {"*/d1/x.bin", m_tree.path("d3/skip")};
+  EXPECT_EQ(walk_paths(), (Paths{"d2/x.bin", "d4/skip/y"}));
+}
+
+TEST_F(WalkTest, MinAndMaxSizeAreInclusive) {
+  m_tree.write("s1", std::string(1, 'x'));
+  m_tree.write("s10", std::string(10, 'x'));
+  m_tree.write("s100", std::string(100, 'x'));
+  m_tree.write("s1000", std::string(1000, 'x'));
+  m_config.min_size = 10;
+  m_config.max_size = 100;
+  EXPECT_EQ(walk_paths(), (Paths{"s10", "s100"}));
+  m_config.min_size = 11;
+  m_config.max_size.reset();
+  EXPECT_EQ(walk_paths(), (Paths{"s100", "s1000"}));
+}
+
+TEST_F(WalkTest, EmptyFilesOnlyWithIncludeEmpty) {
+  m_tree.write("empty", "");
+  m_tree.write("sub/empty2", "");
+  m_tree.write("full", "x");
+  EXPECT_EQ(walk_paths(), (Paths{"full"}));
+  m_config.include_empty = true;
+  EXPECT_EQ(walk_paths(), (Paths{"empty", "sub/empty2", "full"}));
+}
+
+TEST_F(WalkTest, SymlinksAreSkippedByDefault) {
+  m_tree.write("in/real", "r");
+  m_tree.write("out/target", "t");
+  m_tree.symlink("real", "in/file_link");
+  m_tree.symlink("../out", "in/dir_link");
+  m_config.paths = {m_tree.path("in")};
+  WalkResult result = run();
+  ASSERT_EQ(result.files.size(), 1u);
+  EXPECT_EQ(result.files.path(0), m_tree.path("in/real"));
+  EXPECT_TRUE(result.errors.empty());
+}
+
+TEST_F(WalkTest, FollowLinksListsLinkedFilesAndDirectories) {
+  m_tree.write("in/real", "r");
+  m_tree.write("out/target", "t");
+  m_tree.write("out/nested/deeper", "d");
+  m_tree.symlink("real", "in/file_link");
+  m_tree.symlink("../out", "in/dir_link");
+  m_tree.symlink("missing", "in/dangling");  // skipped quietly: nothing to read
+  m_config.paths = {m_tree.path("in")};
+  m_config.follow_links = true;
+  WalkResult result = run();
+  EXPECT_EQ(relative_paths(result),
+            (Paths{"in/real", "in/file_link", "in/dir_link/target", "in/dir_link/nested/deeper"}));
+  EXPECT_TRUE(result.errors.empty());
+  const FileEntry* link = find(result, "in/file_link");
+  const FileEntry* real = find(result, "in/real");
+  ASSERT_NE(link, nullptr);
+  ASSERT_NE(real, nullptr);
+  // The link is an alias of its target: same inode, marked so it is never reported as a copy.
+  EXPECT_EQ(link->via_symlink, 1u);
+  EXPECT_EQ(real->via_symlink, 0u);
+  EXPECT_EQ(link->ino, real->ino);
+}
+
+TEST_F(WalkTest, CommandLineSymlinkIsFollowedWithoutFollowLinks) {
+  // As `find -H`: a path the user named is resolved even when it is a link.
+  m_tree.write("real/f", "f");
+  m_tree.symlink("real", "named_link");
+  m_config.paths = {m_tree.path("named_link")};
+  WalkResult result = run();
+  ASSERT_EQ(result.files.size(), 1u);
+  EXPECT_EQ(result.files.path(0), m_tree.path("named_link/f"));
+}
+
+TEST_F(WalkTest, SymlinkLoopIsOneLoopErrorAndTheWalkEnds) {
+  m_tree.write("d/f", "f");
+  m_tree.symlink(".", "d/self");
+  m_tree.symlink("..", "d/up");
+  m_config.follow_links = true;
+  WalkResult result = run();
+  EXPECT_EQ(relative_paths(result), (Paths{"d/f"}));
+  ASSERT_EQ(result.errors.size(), 2u);
+  std::set<std::string> loop_paths;
+  for (const FileError& error : result.errors) {
+    EXPECT_EQ(error.op, "loop");
+    EXPECT_EQ(error.errnum, ELOOP);
+    loop_paths.insert(error.path);
+  }
+  EXPECT_EQ(loop_paths, (std::set<std::string>{m_tree.path("d/self"), m_tree.path("d/up")}));
+}
+
+TEST_F(WalkTest, UnreadableDirectoryIsAnOpendirErrorAndTheRestIsWalked) {
+  if (::geteuid() == 0) {
+    GTEST_SKIP() << "root opens directories whatever their mode; "
+                    "OverlongDirectoryPathIsAnOpendirError covers the error path as root";
+  }
+  m_tree.write("ok/f", "f");
+  m_tree.write("locked/g", "g");
+  m_tree.chmod("locked", 0);
+  WalkResult result = run();
+  EXPECT_EQ(relative_paths(result), (Paths{"ok/f"}));
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].path, m_tree.path("locked"));
+  EXPECT_EQ(result.errors[0].op, "opendir");
+  EXPECT_EQ(result.errors[0].errnum, EACCES);
+}
+
+TEST_F(WalkTest, OverlongDirectoryPathIsAnOpendirErrorAndTheRestIsWalked) {
+  // A directory whose path is longer than PATH_MAX cannot be opened by path, even by root:
+  // build one with mkdirat (relative to the parent's fd) and expect one ENAMETOOLONG error.
+  m_tree.write("shallow", "s");
+  const std::string component(250, 'n');
+  std::string path = m_tree.root();
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  while (path.size() < PATH_MAX + 300) {
+    ASSERT_EQ(::mkdirat(fd, component.c_str(), 0755), 0);
+    int child = ::openat(fd, component.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ::close(fd);
+    ASSERT_GE(child, 0);
+    fd = child;
+    path += "/" + component;
+  }
+  ::close(fd);
+  WalkResult result = run();
+  EXPECT_EQ(relative_paths(result), (Paths{"shallow"}));
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].op, "opendir");
+  EXPECT_EQ(result.errors[0].errnum, ENAMETOOLONG);
+  EXPECT_GE(result.errors[0].path.size(), static_cast<std::size_t>(PATH_MAX));
+}
+
+TEST_F(WalkTest, FifosAreCountedAndNeverListed) {
+  m_tree.write("f", "f");
+  m_tree.fifo("pipe");
+  m_tree.fifo("sub/pipe2");
+  WalkResult result = run();
+  EXPECT_EQ(relative_paths(result), (Paths{"f"}));
+  EXPECT_EQ(result.skipped_special, 2u);
+  EXPECT_TRUE(result.errors.empty());
+}
+
+TEST_F(WalkTest, FifoAsRootIsCountedWithoutOpeningIt) {
+  // Opening a FIFO with no writer would block the walk; the root is only stat'ed.
+  m_config.paths = {m_tree.fifo("pipe")};
+  WalkResult result = run();
+  EXPECT_EQ(result.files.size(), 0u);
+  EXPECT_EQ(result.skipped_special, 1u);
+  EXPECT_TRUE(result.errors.empty());
+}
+
+TEST_F(WalkTest, MissingRootIsAStatError) {
+  m_tree.write("f", "f");
+  m_config.paths = {m_tree.path("absent"), m_tree.root()};
+  WalkResult result = run();
+  EXPECT_EQ(relative_paths(result), (Paths{"f"}));
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].path, m_tree.path("absent"));
+  EXPECT_EQ(result.errors[0].op, "stat");
+  EXPECT_EQ(result.errors[0].errnum, ENOENT);
+}
+
+TEST_F(WalkTest, RegularFileAsRootIsListed) {
+  m_tree.write("dir/f", "f");
+  m_config.paths = {m_tree.path("dir/f")};
+  EXPECT_EQ(walk_paths(), (Paths{"dir/f"}));
+}
+
+TEST_F(WalkTest, SameDirectoryTwiceListsEachFileOnce) {
+  m_tree.write("a", "a");
+  m_tree.write("sub/b", "b");
+  m_config.paths = {m_tree.root(), m_tree.root() + "/", m_tree.root() + "//"};
+  WalkResult result = run();
+  EXPECT_EQ(relative_paths(result), (Paths{"a", "sub/b"}));  // relative_paths fails on duplicates
+  EXPECT_EQ(result.directories, 2u);
+}
+
+TEST_F(WalkTest, SameFileNamedTwiceIsListedOnce) {
+  // walk.hpp promises "each path once"; a file named twice on the command line is one path.
+  m_tree.write("f", "f");
+  m_config.paths = {m_tree.path("f"), m_tree.path("f")};
+  WalkResult result = run();
+  EXPECT_EQ(result.files.size(), 1u);
+}
+
+TEST_F(WalkTest, NestedRootsListEachFileOnce) {
+  m_tree.write("a", "a");
+  m_tree.write("sub/b", "b");
+  m_tree.write("sub/deeper/c", "c");
+  m_config.paths = {m_tree.path("sub"), m_tree.root()};
+  WalkResult result = run();
+  ASSERT_EQ(result.files.size(), 3u);
+  std::multiset<std::string> names;
+  for (FileIndex i = 0; i < result.files.size(); ++i) {
+    std::string path(result.files.path(i));
+    names.insert(path.substr(path.rfind('/') + 1));
+  }
+  EXPECT_EQ(names, (std::multiset<std::string>{"a", "b", "c"}));
+}
+
+TEST_F(WalkTest, CancelledBeforeStartFindsNothingInSubdirectories) {
+  m_tree.write("sub/f", "f");
+  m_cancel.cancel();
+  WalkResult result = run();
+  EXPECT_EQ(result.files.size(), 0u);
+}
+
+}  // namespace
+}  // namespace spindle
