@@ -1,9 +1,9 @@
 #include "flags.hpp"
 
+#include <spindle/threads_spec.hpp>
+
 #include <map>
 #include <string>
-
-#include <spindle/threads_spec.hpp>
 
 namespace spindle::cli {
 
@@ -20,8 +20,7 @@ void set_size(std::uint64_t& target, const std::string& text, const char* flag) 
 }  // namespace
 
 void add_walk_flags(CLI::App& app, Config& config) {
-  app.add_option("paths", config.paths,
-                 "Files and directories to scan, recursively (default: the current directory)")
+  app.add_option("paths", config.paths, "Files and directories to scan, recursively (default: the current directory)")
       ->type_name("PATH");
   app.add_flag("-L,--follow-links", config.follow_links,
                "Follow symbolic links to files and directories (symlinked command-line paths are always followed)");
@@ -131,18 +130,9 @@ std::string threads_help() {
       "for the short prefix/suffix reads, s for whole-file reads (default s = r). <name> is a class (ssd, hdd, "
       "virtual, removable, network, ram, unknown), main (the walk and in-memory work), or dev:<device> for one "
       "device (dev:/dev/sdb:2 or dev:8:16:2); a bare N sets every pool not otherwise named. The most specific "
-      "rule wins. Defaults:";
-  for (DeviceClass cls : {DeviceClass::ssd, DeviceClass::hdd, DeviceClass::virtual_disk, DeviceClass::removable,
-                          DeviceClass::network, DeviceClass::ram, DeviceClass::unknown}) {
-    ThreadCounts counts = default_threads(cls);
-    help += " ";
-    help += to_string(cls);
-    help += ":" + std::to_string(counts.small);
-    if (counts.large != counts.small) {
-      help += "," + std::to_string(counts.large);
-    }
-  }
-  help += " main:<online CPUs>.";
+      "rule wins. Defaults: ";
+  help += default_threads_text();
+  help += ".";
   return help;
 }
 

@@ -229,6 +229,19 @@ std::string_view threads_grammar() {
          "e.g. 8 or ssd:16,8 or hdd:1,dev:/dev/sdb:2";
 }
 
+std::string default_threads_text() {
+  std::string text;
+  for (const DefaultThreads& row : k_defaults) {
+    auto count = [](int n) { return n == k_online_cpus ? std::string("<online CPUs>") : std::to_string(n); };
+    text += text.empty() ? "" : " ";
+    text += std::string(to_string(row.device_class)) + ":" + count(row.small);
+    if (row.large != row.small) {
+      text += "," + count(row.large);
+    }
+  }
+  return text + " main:<online CPUs>";
+}
+
 ThreadCounts default_threads(DeviceClass cls) {
   for (const DefaultThreads& row : k_defaults) {
     if (row.device_class == cls) {

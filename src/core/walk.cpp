@@ -342,7 +342,10 @@ WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, Pr
   Walker walker(config, log, cancel, progress, pools.total_threads());
   std::vector<std::string> roots;
   for (const std::string& path : config.paths) {
-    roots.push_back(normalize_root(path));
+    std::string root = normalize_root(path);
+    if (std::find(roots.begin(), roots.end(), root) == roots.end()) {  // a path named twice is walked once
+      roots.push_back(std::move(root));
+    }
   }
   pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
     Scope& scope = scopes[0];
