@@ -33,8 +33,8 @@ std::string_view to_string(ThreadsSource source);
 struct ThreadsSpec {
   std::vector<ThreadsRule> rules;
 
-  // Threads for the walk and in-memory work ("main:" rule, else the bare default, else the
-  // number of online CPUs).
+  // Threads for the walk and in-memory work ("main:" rule, else the bare default, else 16: the
+  // walk waits on metadata reads, so queue depth matters more than the CPU count).
   int main_threads() const;
 };
 

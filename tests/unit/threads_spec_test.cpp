@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 
 namespace spindle {
 namespace {
@@ -145,9 +146,9 @@ TEST(ThreadsSpecTest, ErrorsNameTheBadPartAndShowTheGrammar) {
   EXPECT_NE(parse_error("").find("empty"), std::string::npos);
 }
 
-TEST(ThreadsSpecTest, MainThreadsPrefersMainThenDefaultThenCpus) {
+TEST(ThreadsSpecTest, MainThreadsPrefersMainThenDefaultThenBuiltIn) {
   ThreadsSpec spec;
-  EXPECT_GE(spec.main_threads(), 1);
+  EXPECT_EQ(spec.main_threads(), 16);
   spec.rules = parse_threads_argument("6,ssd:2");
   EXPECT_EQ(spec.main_threads(), 6);
   for (ThreadsRule& rule : parse_threads_argument("main:3,9")) {
@@ -163,7 +164,11 @@ TEST(ThreadsSpecTest, DefaultsTable) {
   EXPECT_EQ(default_threads(DeviceClass::hdd), (ThreadCounts{1, 1}));
   EXPECT_EQ(default_threads(DeviceClass::removable), (ThreadCounts{1, 1}));
   ThreadsSpec no_rules;
-  EXPECT_EQ(default_threads(DeviceClass::ram).small, no_rules.main_threads());  // one per usable CPU
+  cpu_set_t usable;
+  CPU_ZERO(&usable);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(usable), &usable), 0);
+  EXPECT_EQ(default_threads(DeviceClass::ram).small, CPU_COUNT(&usable));  // one per usable CPU
+  EXPECT_EQ(no_rules.main_threads(), 16);  // the walk's default: queue depth for metadata reads
   for (DeviceClass cls : {DeviceClass::ssd, DeviceClass::hdd, DeviceClass::virtual_disk, DeviceClass::removable,
                           DeviceClass::network, DeviceClass::ram, DeviceClass::unknown}) {
     ThreadCounts counts = default_threads(cls);
