@@ -3,7 +3,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <span>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,32 +26,58 @@ struct FileEntry {
   std::uint32_t via_symlink : 1 = 0;
 };
 
-// All files of a run. Append-only while walking (one table per worker), merged once.
+// All files of a run. Stored in fixed-size chunks (entries and path bytes), so growing never
+// copies what is there: at a million files a doubling vector would briefly hold three times its
+// content. Paths are NUL-terminated in the path chunks; a FileEntry holds their offset.
 class FileTable {
  public:
+  FileTable() = default;
+  FileTable(FileTable&&) noexcept = default;
+  FileTable& operator=(FileTable&&) noexcept = default;
+  FileTable(const FileTable&) = delete;
+  FileTable& operator=(const FileTable&) = delete;
+
   FileIndex add(const FileEntry& entry, std::string_view path);
   void append(const FileTable& other);
-  void reserve(std::size_t files, std::size_t path_bytes);
 
-  std::size_t size() const { return m_entries.size(); }
-  bool empty() const { return m_entries.empty(); }
-  const FileEntry& operator[](FileIndex index) const { return m_entries[index]; }
-  std::string_view path(FileIndex index) const {
-    const FileEntry& e = m_entries[index];
-    return {m_paths.data() + e.path_offset, e.path_length};
+  std::size_t size() const { return m_size; }
+  bool empty() const { return m_size == 0; }
+  const FileEntry& operator[](FileIndex index) const {
+    return m_entry_chunks[index / k_entries_per_chunk][index % k_entries_per_chunk];
   }
-  // The path as a NUL-terminated C string (the arena stores a NUL after every path).
-  const char* c_path(FileIndex index) const { return m_paths.data() + m_entries[index].path_offset; }
-  std::span<const FileEntry> entries() const { return m_entries; }
+  std::string_view path(FileIndex index) const {
+    const FileEntry& e = (*this)[index];
+    return {path_data(e.path_offset), e.path_length};
+  }
+  // The path as a NUL-terminated C string.
+  const char* c_path(FileIndex index) const { return path_data((*this)[index].path_offset); }
 
-  // Keep only the entries for which keep[i] is true (paths stay in the arena).
+  // Keep only the entries for which keep[i] is true, in order (paths stay where they are).
   void filter(const std::vector<bool>& keep);
 
-  std::size_t memory_bytes() const { return m_entries.capacity() * sizeof(FileEntry) + m_paths.capacity(); }
+  std::size_t memory_bytes() const {
+    return m_entry_chunks.size() * k_entries_per_chunk * sizeof(FileEntry) + m_path_chunks.size() * k_path_chunk;
+  }
 
  private:
-  std::vector<FileEntry> m_entries;
-  std::string m_paths;
+  static constexpr std::size_t k_entries_per_chunk = 4096;
+  static constexpr std::size_t k_path_chunk = std::size_t{1} << 20;
+
+  struct FreeDeleter {
+    void operator()(void* p) const;
+  };
+  const char* path_data(std::uint64_t offset) const {
+    return m_path_chunks[offset / k_path_chunk].get() + offset % k_path_chunk;
+  }
+  FileEntry& slot(std::size_t index) {
+    return m_entry_chunks[index / k_entries_per_chunk][index % k_entries_per_chunk];
+  }
+
+  // Raw storage: pages are touched only when entries are written.
+  std::vector<std::unique_ptr<FileEntry[], FreeDeleter>> m_entry_chunks;
+  std::vector<std::unique_ptr<char[], FreeDeleter>> m_path_chunks;
+  std::size_t m_size = 0;
+  std::size_t m_path_used = k_path_chunk;  // bytes used in the last path chunk
 };
 
 }  // namespace spindle

@@ -116,8 +116,8 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   stats.skipped_special = walked.skipped_special;
   stats.files_scanned = result.files.size();
   remove_aliases(result.files, config);
-  for (const FileEntry& entry : result.files.entries()) {
-    stats.bytes_scanned += entry.size;
+  for (FileIndex f = 0; f < result.files.size(); ++f) {
+    stats.bytes_scanned += result.files[f].size;
   }
   stats.stages.push_back({"walk", 0, result.files.size(), 0, 0, elapsed_ns(t)});
   if (cancel.cancelled()) {

@@ -18,8 +18,8 @@
 
 // The walk is one multi_scope join: every directory is a task that reads its entries with
 // getdents64, stats only what it must relative to the directory fd, and spawns a task per
-// subdirectory. Results go into one FileTable per worker thread (no locks on the hot path) and
-// are concatenated once at the end.
+// subdirectory. A directory's files are collected by its worker and added to the one shared
+// FileTable in a single locked batch, so the lock is taken once per directory, not per file.
 
 namespace spindle {
 
@@ -38,7 +38,9 @@ struct DirTask {
 };
 
 struct WorkerOutput {
-  FileTable files;
+  // Files of the directory being read; moved into the shared table in one locked batch.
+  std::vector<FileEntry> batch;
+  std::string batch_paths;
   std::vector<FileError> errors;
   std::vector<DirTask> linked_dirs;  // symlinks to directories, walked after the real tree
   std::uint64_t directories = 0;
@@ -64,6 +66,7 @@ class Walker {
   bool size_wanted(std::uint64_t size) const;
   void add_file(WorkerOutput& out, std::string_view path, const struct stat& st, bool via_symlink) const;
   void fail(WorkerOutput& out, std::string path, int errnum, const char* op) const;
+  void flush(WorkerOutput& out);
   bool first_visit(DirId id);
 
   const Config& m_config;
@@ -71,6 +74,8 @@ class Walker {
   const CancelToken& m_cancel;
   Progress* m_progress;
   std::vector<WorkerOutput> m_out;
+  std::mutex m_files_mutex;
+  FileTable m_files;  // one table for all workers: no merge copy at the end
   std::mutex m_visited_mutex;
   std::set<DirId> m_visited;
 };
@@ -130,7 +135,27 @@ void Walker::add_file(WorkerOutput& out, std::string_view path, const struct sta
   entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   entry.nlink = static_cast<std::uint32_t>(std::min<nlink_t>(st.st_nlink, 0x7fffffff));
   entry.via_symlink = via_symlink ? 1 : 0;
-  out.files.add(entry, path);
+  entry.path_offset = out.batch_paths.size();
+  entry.path_length = static_cast<std::uint32_t>(path.size());
+  out.batch_paths.append(path);
+  out.batch.push_back(entry);
+}
+
+void Walker::flush(WorkerOutput& out) {
+  if (out.batch.empty()) {
+    return;
+  }
+  if (m_progress != nullptr) {
+    m_progress->add(out.batch.size(), 0);
+  }
+  {
+    std::lock_guard lock(m_files_mutex);
+    for (const FileEntry& entry : out.batch) {
+      m_files.add(entry, std::string_view(out.batch_paths).substr(entry.path_offset, entry.path_length));
+    }
+  }
+  out.batch.clear();
+  out.batch_paths.clear();
 }
 
 void Walker::fail(WorkerOutput& out, std::string path, int errnum, const char* op) const {
@@ -158,6 +183,7 @@ void Walker::start(Scope& scope, Worker& worker, const std::string& root) {
     std::string::size_type slash = root.rfind('/');
     if (name_wanted(root.c_str() + (slash == std::string::npos ? 0 : slash + 1))) {
       add_file(out, root, st, false);
+      flush(out);
     }
   } else {
     ++out.skipped_special;
@@ -204,7 +230,6 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
     ancestors = task.ancestors;
     ancestors.push_back(self);
   }
-  const std::size_t files_before = out.files.size();
   std::span<std::byte> buffer = worker.buffer(64 * 1024);
   for (;;) {
     ssize_t got = ::getdents64(fd, buffer.data(), buffer.size());
@@ -273,6 +298,9 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
       } else if (S_ISREG(st.st_mode)) {
         if (name_wanted(name)) {
           add_file(out, path, st, type == DT_LNK);
+          if (out.batch.size() >= 4096) {  // a huge directory is added in bounded batches
+            flush(out);
+          }
         }
       } else {
         ++out.skipped_special;
@@ -280,9 +308,7 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
     }
   }
   ::close(fd);
-  if (m_progress != nullptr) {
-    m_progress->add(out.files.size() - files_before, 0);
-  }
+  flush(out);
 }
 
 std::vector<DirTask> Walker::take_linked_dirs() {
@@ -297,13 +323,8 @@ std::vector<DirTask> Walker::take_linked_dirs() {
 
 WalkResult Walker::finish() {
   WalkResult result;
-  std::size_t files = 0;
-  for (const WorkerOutput& out : m_out) {
-    files += out.files.size();
-  }
-  result.files.reserve(files, 0);
+  result.files = std::move(m_files);
   for (WorkerOutput& out : m_out) {
-    result.files.append(out.files);
     for (FileError& error : out.errors) {
       result.errors.push_back(std::move(error));
     }
