@@ -1,5 +1,9 @@
 #pragma once
 
+#include <spindle/device_class.hpp>
+#include <spindle/log.hpp>
+#include <spindle/threads_spec.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -7,10 +11,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <spindle/device_class.hpp>
-#include <spindle/log.hpp>
-#include <spindle/threads_spec.hpp>
 
 namespace spindle {
 
@@ -24,8 +24,8 @@ struct Mount {
 
 // What a probe learns about the storage behind one st_dev.
 struct DeviceFacts {
-  std::string key;   // identity of the physical device: files with equal keys share one pool
-  std::string name;  // "vda", "nvme0n1", "loop3", "tmpfs", "server:/export"
+  std::string key;      // identity of the physical device: files with equal keys share one pool
+  std::string name;     // "vda", "nvme0n1", "loop3", "tmpfs", "server:/export"
   std::string devnode;  // "/dev/vda", or "" when not a block device
   unsigned major = 0;   // of the whole disk (0:0 when not a block device)
   unsigned minor = 0;
@@ -51,10 +51,10 @@ bool is_pseudo_filesystem(const Mount& mount);
 // One physical device and the pool that will read it.
 struct PhysicalDevice {
   DeviceFacts facts;
-  std::vector<std::uint64_t> st_devs;       // filesystems on it that the run touches
-  std::vector<std::string> fs_types;        // one per st_dev
-  std::vector<std::string> mount_points;    // one per st_dev
-  ThreadCounts threads;                     // pool size used by group/hash
+  std::vector<std::uint64_t> st_devs;     // filesystems on it that the run touches
+  std::vector<std::string> fs_types;      // one per st_dev
+  std::vector<std::string> mount_points;  // one per st_dev
+  ThreadCounts threads;                   // pool size used by group/hash
   ThreadsSource threads_source = ThreadsSource::builtin_default;
 };
 

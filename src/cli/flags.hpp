@@ -1,11 +1,11 @@
 #pragma once
 
-#include <string>
-#include <vector>
+#include <spindle/config.hpp>
 
 #include <CLI/CLI.hpp>
 
-#include <spindle/config.hpp>
+#include <string>
+#include <vector>
 
 namespace spindle::cli {
 

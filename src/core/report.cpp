@@ -1,6 +1,6 @@
-#include <spindle/report.hpp>
-
 #include "report_formats.hpp"
+
+#include <spindle/report.hpp>
 
 #include <algorithm>
 #include <array>
@@ -76,7 +76,9 @@ std::string plural(std::uint64_t count, std::string_view word, std::string_view 
 
 }  // namespace
 
-ChunkedOutput::ChunkedOutput(std::ostream& out) : m_out(out) { m_buffer.reserve(k_chunk_bytes + 4096); }
+ChunkedOutput::ChunkedOutput(std::ostream& out) : m_out(out) {
+  m_buffer.reserve(k_chunk_bytes + 4096);
+}
 
 void ChunkedOutput::flush() {
   if (!m_buffer.empty()) {
@@ -224,8 +226,8 @@ std::string format_stats(const RunStats& stats) {
   std::string out = "scanned " + plural(stats.files_scanned, "file") + " (" + human_size(stats.bytes_scanned) +
                     ") in " + plural(stats.directories, "directory", "directories") + ", skipped " +
                     plural(stats.skipped_special, "special file") + ", " + plural(stats.errors, "error") + '\n';
-  out += "found " + plural(stats.groups, "group") + ", " + plural(stats.duplicate_files, "duplicate file") +
-         ", " + human_size(stats.wasted_bytes) + " wasted\n";
+  out += "found " + plural(stats.groups, "group") + ", " + plural(stats.duplicate_files, "duplicate file") + ", " +
+         human_size(stats.wasted_bytes) + " wasted\n";
   out += "read " + human_size(stats.bytes_read) + " in ";
   append_ms(out, stats.elapsed_ns);
   out += " ms\n";

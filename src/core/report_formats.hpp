@@ -3,12 +3,12 @@
 // The Reporter implementations (one per --format, each in its own report_<format>.cpp) and the
 // small helpers they share. Private to spindle_core; the public face is make_reporter().
 
+#include <spindle/report.hpp>
+
 #include <cstdint>
 #include <ostream>
 #include <string>
 #include <string_view>
-
-#include <spindle/report.hpp>
 
 namespace spindle {
 

@@ -215,25 +215,24 @@ TEST(JsonEscapePath, Cases) {
   EXPECT_EQ(json_escape_path("\b\f\n\r\t"), "\\b\\f\\n\\r\\t");
   EXPECT_EQ(json_escape_path(std::string_view("\0\x01\x1f\x7f", 4)), "\\u0000\\u0001\\u001f\x7f");
   // Valid UTF-8, shortest and longest of each length, stays as is.
-  for (std::string_view valid : {"\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80",
-                                 "\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", "\xc3\xa9",
-                                 "\xf0\x9f\x98\x80"}) {
+  for (std::string_view valid : {"\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
+                                 "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", "\xc3\xa9", "\xf0\x9f\x98\x80"}) {
     EXPECT_EQ(json_escape_path(valid), valid);
   }
   EXPECT_EQ(json_escape_path("\xff"), "\\udcff");
   EXPECT_EQ(json_escape_path("\x80"), "\\udc80");
-  EXPECT_EQ(json_escape_path("\xe2\x82"), "\\udce2\\udc82");                // truncated
+  EXPECT_EQ(json_escape_path("\xe2\x82"), "\\udce2\\udc82");  // truncated
   EXPECT_EQ(json_escape_path("\xe2\x82x"), "\\udce2\\udc82x");
-  EXPECT_EQ(json_escape_path("\xc3\xc3\xa9"), "\\udcc3\xc3\xa9");  // a stray lead byte, then é
-  EXPECT_EQ(json_escape_path("\xc0\xaf"), "\\udcc0\\udcaf");                // overlong 2-byte
-  EXPECT_EQ(json_escape_path("\xc1\xbf"), "\\udcc1\\udcbf");                // overlong 2-byte
-  EXPECT_EQ(json_escape_path("\xe0\x9f\xbf"), "\\udce0\\udc9f\\udcbf");     // overlong 3-byte
+  EXPECT_EQ(json_escape_path("\xc3\xc3\xa9"), "\\udcc3\xc3\xa9");                   // a stray lead byte, then é
+  EXPECT_EQ(json_escape_path("\xc0\xaf"), "\\udcc0\\udcaf");                        // overlong 2-byte
+  EXPECT_EQ(json_escape_path("\xc1\xbf"), "\\udcc1\\udcbf");                        // overlong 2-byte
+  EXPECT_EQ(json_escape_path("\xe0\x9f\xbf"), "\\udce0\\udc9f\\udcbf");             // overlong 3-byte
   EXPECT_EQ(json_escape_path("\xf0\x8f\xbf\xbf"), "\\udcf0\\udc8f\\udcbf\\udcbf");  // overlong 4
-  EXPECT_EQ(json_escape_path("\xed\xa0\x80"), "\\udced\\udca0\\udc80");     // U+D800
-  EXPECT_EQ(json_escape_path("\xed\xb3\xbf"), "\\udced\\udcb3\\udcbf");     // U+DCFF
+  EXPECT_EQ(json_escape_path("\xed\xa0\x80"), "\\udced\\udca0\\udc80");             // U+D800
+  EXPECT_EQ(json_escape_path("\xed\xb3\xbf"), "\\udced\\udcb3\\udcbf");             // U+DCFF
   EXPECT_EQ(json_escape_path("\xf4\x90\x80\x80"), "\\udcf4\\udc90\\udc80\\udc80");  // U+110000
   EXPECT_EQ(json_escape_path("\xf5\x80\x80\x80"), "\\udcf5\\udc80\\udc80\\udc80");
-  EXPECT_EQ(json_escape_path("\xf0\x9f\x98"), "\\udcf0\\udc9f\\udc98");     // truncated emoji
+  EXPECT_EQ(json_escape_path("\xf0\x9f\x98"), "\\udcf0\\udc9f\\udc98");  // truncated emoji
 }
 
 // --- An independent decoder, the oracle for the round trip ---------------------------------
