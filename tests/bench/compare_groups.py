@@ -233,8 +233,14 @@ def content_digest(path: bytes) -> bytes | None:
     return h.digest()
 
 
-def features(path: bytes, st: os.stat_result | None) -> set[str]:
+DEEP = 32  # directory levels below --cwd that count as unusually deep (rdfind stops at 50)
+
+
+def features(path: bytes, st: os.stat_result | None, root: bytes) -> set[str]:
     found = set()
+    rel = path[len(root) + 1:] if path.startswith(root + b"/") else path.lstrip(b"/")
+    if rel.count(b"/") > DEEP:
+        found.add(f"a path more than {DEEP} directories deep")
     try:
         path.decode("utf-8")
     except UnicodeDecodeError:
@@ -251,7 +257,8 @@ def features(path: bytes, st: os.stat_result | None) -> set[str]:
     return found
 
 
-def explain(group: frozenset[Inode], other: dict[Inode, frozenset[Inode]], reports: list[Report]) -> tuple[str, str]:
+def explain(group: frozenset[Inode], other: dict[Inode, frozenset[Inode]], reports: list[Report],
+            root: bytes) -> tuple[str, str]:
     """Describe one group reported by one side only, and guess why the sides disagree."""
 
     def path_st(inode):
@@ -266,7 +273,7 @@ def explain(group: frozenset[Inode], other: dict[Inode, frozenset[Inode]], repor
     def involving(inodes) -> str:
         found: set[str] = set()
         for inode in inodes:
-            found |= features(*path_st(inode))
+            found |= features(*path_st(inode), root)
         if found - {"hard-linked inode"}:
             found.discard("hard-linked inode")  # common in the corpus; name the rarer cause
         return ("; involves " + ", ".join(sorted(found))) if found else "; nothing unusual in the names"
@@ -293,7 +300,14 @@ def explain(group: frozenset[Inode], other: dict[Inode, frozenset[Inode]], repor
     return shape, "the other side did not group identical files" + involving(group - covered or group)
 
 
-def compare(ref: Report, peer: Report, examples: int) -> dict:
+# Causes found on the corpora so far, named when their symptom shows up.
+KNOWN_CAUSES = {
+    ("rdfind", "directories deep"): "rdfind does not descend more than 50 directory levels "
+                                    "(it prints 'recursion limit exceeded' and skips the rest)",
+}
+
+
+def compare(ref: Report, peer: Report, examples: int, root: bytes) -> dict:
     only_ref = ref.groups - peer.groups
     only_peer = peer.groups - ref.groups
     result = {
@@ -311,7 +325,7 @@ def compare(ref: Report, peer: Report, examples: int) -> dict:
     reasons: dict[str, int] = defaultdict(int)
     for groups, owner, other in ((only_peer, peer, ref_of), (only_ref, ref, peer_of)):
         for n, group in enumerate(sorted(groups, key=lambda g: sorted(g))):
-            shape, reason = explain(group, other, [owner, ref, peer])
+            shape, reason = explain(group, other, [owner, ref, peer], root)
             # Name the sides: explain() speaks of "this side" (the owner) and "the other side".
             other_name = ref.name if owner is peer else peer.name
             shape, reason = (t.replace("the other side", other_name).replace("this side", owner.name)
@@ -321,6 +335,8 @@ def compare(ref: Report, peer: Report, examples: int) -> dict:
                 paths = sorted(show(owner.path_of[i]) for i in group)
                 result["examples"].append({"only_in": owner.name, "shape": shape, "reason": reason, "paths": paths})
     result["reasons"] = dict(reasons)
+    result["known_causes"] = sorted({cause for (tool, symptom), cause in KNOWN_CAUSES.items()
+                                     if peer.name.startswith(tool) and any(symptom in r for r in reasons)})
     return result
 
 
@@ -353,6 +369,7 @@ def main(argv: list[str]) -> int:
         except (OSError, ValueError) as e:
             print(f"compare_groups: {spec}: cannot read: {e}", file=sys.stderr)
             loaded.append((spec.partition("=")[0], None))
+    root = os.fsencode(os.path.abspath(args.cwd))
     os.chdir(args.cwd)
     if loaded[0][1] is None:
         print(f"compare_groups: no reference ({loaded[0][0]}); nothing to compare", file=sys.stderr)
@@ -370,7 +387,7 @@ def main(argv: list[str]) -> int:
             print(f"{name}: no readable output")
             differ += 1
             continue
-        r = compare(ref, Report(name, raw), args.examples)
+        r = compare(ref, Report(name, raw), args.examples, root)
         summary["tools"][name] = r
         verdict = "agree" if r["agree"] else "DIFFER"
         print(f"{name}: {verdict} ({r['groups']} groups; only in {name}: {r['only_peer']}, "
@@ -379,6 +396,8 @@ def main(argv: list[str]) -> int:
             print(f"  note: {note}")
         for reason, count in sorted(r["reasons"].items()):
             print(f"  {count} group(s) {reason}")
+        for cause in r["known_causes"]:
+            print(f"  known cause: {cause}")
         for ex in r["examples"]:
             print(f"  e.g. only in {ex['only_in']} ({ex['shape']}; {ex['reason']}):")
             for path in ex["paths"][:6]:

@@ -25,6 +25,7 @@ Usage: tests/bench/run.sh [options]
   --runs N           warm-cache runs per tool (default 5; --quick 3)
   --cold-runs N      cold-cache runs per tool (default 3; --quick 1; 0 = no cold runs)
   --no-million       skip the 1M-file memory measurement
+  --wait-quiet MIN   first wait up to MIN minutes for the 1-minute load average to fall below 1
   --timeout SECONDS  give up on one tool run after this long (default 900)
   --million-timeout SECONDS  the same for the 1M-file runs (default 600)
   -h, --help         this text
@@ -40,6 +41,7 @@ cold_runs=""
 million=1
 timeout_s=900
 million_timeout_s=600
+wait_quiet=0
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
@@ -51,6 +53,7 @@ while (($#)); do
     --no-million) million=0 ;;
     --timeout) timeout_s=$2; shift ;;
     --million-timeout) million_timeout_s=$2; shift ;;
+    --wait-quiet) wait_quiet=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -104,14 +107,16 @@ is_root=0
 # spindle: build the release preset unless a binary was given. A failed build (the code is
 # written by others at the same time) must not stop the peers from being measured.
 spindle_ok=0
+spindle_build="given with --spindle"
 if [[ -z $spindle ]]; then
   spindle=$repo/build/release/spindle
   log "building spindle (release preset; log in $work/build.log)"
   if (cd "$repo" && { [[ -f build/release/CMakeCache.txt ]] || cmake --preset release; } &&
     cmake --build --preset release) >"$work/build.log" 2>&1; then
-    :
+    spindle_build="built from the working tree"
   else
-    warn "spindle build failed (see $work/build.log); measuring the peers only"
+    spindle_build="BUILD FAILED: an older binary, if any, was measured"
+    warn "spindle build failed (see $work/build.log); using an older binary if there is one"
   fi
 fi
 if [[ -x $spindle ]]; then
@@ -250,6 +255,13 @@ measure() {
   fi
 }
 
+quiet() { awk -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN { exit !(l < 1.0) }'; }
+if ((wait_quiet > 0)) && ! quiet; then
+  log "waiting up to $wait_quiet min for the load average to fall below 1"
+  deadline=$(($(date +%s) + wait_quiet * 60))
+  until quiet || (($(date +%s) > deadline)); do sleep 20; done
+fi
+
 started=$(date +%s)
 # Two cores: anything else running (a compiler, say) shows up in every number. Record it.
 load_start=$(cut -d' ' -f1 /proc/loadavg)
@@ -321,6 +333,7 @@ meta=$results/meta.env
   echo "cold_runs=$cold_runs"
   echo "spindle=$spindle"
   echo "spindle_ok=$spindle_ok"
+  echo "spindle_build=$spindle_build"
   echo "spindle_args=$spindle_args"
   # The build is of the working tree, which others edit: say when it was not a clean commit.
   echo "spindle_commit=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)"

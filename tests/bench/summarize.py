@@ -142,7 +142,7 @@ def versions(meta: dict) -> str:
         "rmlint": ["rmlint", "--version"], "duff": ["duff", "-v"], "fclones": ["fclones", "--version"],
         "hyperfine": ["hyperfine", "--version"], "find": ["find", "--version"],
     }
-    parts = [f"spindle {meta.get('spindle_commit', '?')}"
+    parts = [f"spindle {meta.get('spindle_commit', '?')} ({meta.get('spindle_build', '?')})"
              + ("" if meta.get("spindle_ok") == "1" else " (not measured: not built or not working)")]
     for name, cmd in tools.items():
         v = command_version(cmd)
@@ -208,6 +208,8 @@ def corpus_section(work: Path, corpus: str) -> list[str]:
                 agree = "yes"
             elif r.get("agree") is False:
                 agree = f"**no**: {r['only_peer']} only in {tool}, {r['only_reference']} only in {compare['reference']}"
+                if r.get("known_causes"):
+                    agree += " (" + "; ".join(r["known_causes"]) + ")"
             else:
                 agree = "-"
         out.append(f"| {tool}{status_note(t, w)} | {fmt_s(w and w['median'])} | {fmt_s(t and t['cpu'])} | "
