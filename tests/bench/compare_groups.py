@@ -370,6 +370,7 @@ def main(argv: list[str]) -> int:
             print(f"compare_groups: {spec}: cannot read: {e}", file=sys.stderr)
             loaded.append((spec.partition("=")[0], None))
     root = os.fsencode(os.path.abspath(args.cwd))
+    json_out = os.path.abspath(args.json_out) if args.json_out else None
     os.chdir(args.cwd)
     if loaded[0][1] is None:
         print(f"compare_groups: no reference ({loaded[0][0]}); nothing to compare", file=sys.stderr)
@@ -405,8 +406,8 @@ def main(argv: list[str]) -> int:
             if len(ex["paths"]) > 6:
                 print(f"      ... {len(ex['paths']) - 6} more")
         differ += not r["agree"]
-    if args.json_out:
-        with open(args.json_out, "w", encoding="utf-8") as f:
+    if json_out:
+        with open(json_out, "w", encoding="utf-8") as f:
             json.dump(summary, f, indent=1)
     return 1 if differ else 0
 
