@@ -47,8 +47,18 @@ struct StageContext {
   std::span<const std::uint32_t> pool_of_file;  // pool index per FileIndex
   std::span<const int> small_threads;           // per pool, for prefix/suffix joins
   std::span<const int> large_threads;           // per pool, for whole-file joins
+  // Per pool: may a join use fewer threads when the data it will read is already cached? Not
+  // for sizes the user set with --threads, which are honoured exactly.
+  std::span<const std::uint8_t> cache_adaptive;
+  int cached_threads;  // the pool size for cached data: one reader per usable CPU
   Progress& progress;
 };
+
+// Which share of these files already hold in the page cache the data a stage reads first? One
+// 1-byte preadv2(RWF_NOWAIT) per file at that offset (and mid-file for whole-file reads); 0 when
+// none could be probed or the kernel lacks RWF_NOWAIT. Queue depth only pays while reads wait on
+// the device: on cached data, threads beyond the CPUs only contend.
+double stage_cache_hits(StageKind kind, const FileTable& files, std::span<const FileIndex> sample);
 
 // Per-file results carried between stages.
 struct StageState {

@@ -54,6 +54,9 @@ std::string_view threads_grammar();
 // The built-in default pool size of a class (one table, also printed by --help and the man page).
 ThreadCounts default_threads(DeviceClass cls);
 
+// CPUs this process may run on (its affinity mask), at least 1.
+int usable_cpus();
+
 // The defaults table as --help and the man page print it: "hdd:1 ... ram:<online CPUs> ...".
 std::string default_threads_text();
 

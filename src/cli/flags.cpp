@@ -101,8 +101,10 @@ void add_report_flags(CLI::App& app, Config& config) {
 }
 
 void add_verbosity_flags(CLI::App& app, Config& config) {
-  app.add_flag_callback(
-      "-v,--verbose", [&config] { ++config.verbosity; }, "Log more to stderr (repeat for debug output)");
+  // add_flag_function gets the number of times the flag was given (-vv is two).
+  app.add_flag_function(
+      "-v,--verbose", [&config](std::int64_t count) { config.verbosity += static_cast<int>(count); },
+      "Log more to stderr (repeat for debug output)");
   app.add_flag_callback(
       "-q,--quiet", [&config] { config.verbosity = -1; }, "Log only errors to stderr");
 }

@@ -142,10 +142,12 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   std::vector<PoolSpec> specs;
   std::vector<int> small_threads;
   std::vector<int> large_threads;
+  std::vector<std::uint8_t> cache_adaptive;
   for (const PhysicalDevice& device : devices.devices()) {
     specs.push_back({device.facts.name, device.threads.small});
     small_threads.push_back(device.threads.small);
     large_threads.push_back(device.threads.large);
+    cache_adaptive.push_back(device.threads_source == ThreadsSource::flag ? 0 : 1);
   }
   PoolSet pools(std::move(specs));
   std::vector<std::uint32_t> pool_of_file(files.size(), 0);
@@ -154,7 +156,8 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   }
 
   // Prefix, suffix, full: one join over all device pools each, then a merge.
-  StageContext context{config, log, cancel, files, pools, pool_of_file, small_threads, large_threads, progress};
+  StageContext context{config,        log,           cancel,         files,         pools,   pool_of_file,
+                       small_threads, large_threads, cache_adaptive, usable_cpus(), progress};
   StageState state;
   for (auto [kind, name] : {std::pair{StageKind::prefix, "prefix"}, std::pair{StageKind::suffix, "suffix"},
                             std::pair{StageKind::full, "full"}}) {

@@ -10,9 +10,14 @@
 #include <spindle/physical_order.hpp>
 #include <spindle/stages.hpp>
 
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <string>
 
 namespace spindle {
 
@@ -107,11 +112,46 @@ Result<Digest> read_for_stage(StageKind kind, const FileTable& files, FileIndex 
   return FileError{files.c_path(f), 0, "internal", "unknown stage"};
 }
 
+// Share of sampled files whose data is cached above which a join uses one reader per CPU.
+constexpr double k_cached_enough = 0.85;
+
+std::uint64_t stage_offset(StageKind kind, std::uint64_t size) {
+  return kind == StageKind::suffix ? size - k_block_size : 0;
+}
+
 std::uint64_t bytes_for_stage(StageKind kind, std::uint64_t size) {
   return kind == StageKind::full ? size : std::min(size, k_block_size);
 }
 
 }  // namespace
+
+double stage_cache_hits(StageKind kind, const FileTable& files, std::span<const FileIndex> sample) {
+  std::size_t probes = 0;
+  std::size_t hits = 0;
+  for (FileIndex f : sample) {
+    const FileEntry& entry = files[f];
+    int fd = ::open(files.c_path(f), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOATIME);
+    if (fd < 0) {
+      fd = ::open(files.c_path(f), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    }
+    if (fd < 0) {
+      continue;  // the stage will report it; it says nothing about the cache
+    }
+    char byte = 0;
+    struct iovec io {
+      &byte, 1
+    };
+    // The offset the stage reads first, and for whole-file reads also the middle.
+    bool hit = true;
+    for (std::uint64_t offset : {stage_offset(kind, entry.size), kind == StageKind::full ? entry.size / 2 : 0}) {
+      hit = hit && ::preadv2(fd, &io, 1, static_cast<off_t>(offset), RWF_NOWAIT) >= 0;
+    }
+    ::close(fd);
+    ++probes;
+    hits += hit ? 1 : 0;
+  }
+  return probes == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(probes);
+}
 
 Candidates run_stage(StageKind kind, const Candidates& input, const StageContext& context, StageState& state) {
   const FileTable& files = context.files;
@@ -144,7 +184,24 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
   std::vector<std::uint8_t> failed(input.files.size(), 0);
   std::mutex error_mutex;
   std::atomic<std::uint64_t> bytes_read{0};
-  std::span<const int> sizes = kind == StageKind::full ? context.large_threads : context.small_threads;
+  std::span<const int> configured = kind == StageKind::full ? context.large_threads : context.small_threads;
+  std::vector<int> sizes(configured.begin(), configured.end());
+  for (std::size_t p = 0; p < pools; ++p) {
+    if (context.cache_adaptive[p] != 0 && sizes[p] > context.cached_threads && !readers[p].empty()) {
+      std::vector<FileIndex> sample;
+      for (std::size_t i = 0; i < readers[p].size(); i += std::max<std::size_t>(1, readers[p].size() / 16)) {
+        sample.push_back(input.files[readers[p][i]]);
+      }
+      // A few misses are normal on a warm cache (the kernel reclaims cold pages); a read that
+      // waits now and then costs less than the contention of many threads on two cores.
+      const double hits = stage_cache_hits(kind, files, sample);
+      if (hits >= k_cached_enough) {
+        sizes[p] = context.cached_threads;
+      }
+      context.log.debug("pool " + context.pools.spec(p).name + ": " + std::to_string(static_cast<int>(hits * 100)) +
+                        "% of the sample cached, " + std::to_string(sizes[p]) + " threads for this stage");
+    }
+  }
 
   auto read_batch = [&](std::span<const Position> batch, Worker& worker) {
     PoolCounters& counters = context.pools.counters(static_cast<std::size_t>(worker.pool_index()));

@@ -64,21 +64,6 @@ constexpr std::array<DefaultThreads, 7> k_defaults{{
     {DeviceClass::unknown, 4, 2},
 }};
 
-int usable_cpus() {
-  // The affinity mask, not the machine's CPU count: in a container or under taskset, more threads
-  // than usable CPUs only contend.
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    int count = CPU_COUNT(&set);
-    if (count > 0) {
-      return count;
-    }
-  }
-  long online = sysconf(_SC_NPROCESSORS_ONLN);
-  return online > 0 ? static_cast<int>(std::min<long>(online, k_max_threads)) : 1;
-}
-
 bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -233,6 +218,21 @@ std::string_view threads_grammar() {
          "unknown, default, main or dev:<device> (a /dev path or major:minor), <r> the threads for short "
          "prefix/suffix reads and <s> for whole-file reads (default <s> = <r>), each 1..1024; "
          "e.g. 8 or ssd:16,8 or hdd:1,dev:/dev/sdb:2";
+}
+
+int usable_cpus() {
+  // The affinity mask, not the machine's CPU count: in a container or under taskset, more threads
+  // than usable CPUs only contend.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int count = CPU_COUNT(&set);
+    if (count > 0) {
+      return count;
+    }
+  }
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? static_cast<int>(std::min<long>(online, k_max_threads)) : 1;
 }
 
 std::string default_threads_text() {

@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -171,7 +173,10 @@ class RunStageTest : public ::testing::TestWithParam<int> {
     for (FileIndex f = 0; f < m_files.size(); ++f) {
       pool_of_file[f] = pool_of(f);
     }
-    StageContext context{m_config, m_log, m_cancel, m_files, *m_pools, pool_of_file, m_threads, m_threads, m_progress};
+    // Fixed pool sizes (as --threads sets them): no cache-dependent shrinking in these tests.
+    const std::vector<std::uint8_t> cache_adaptive(m_pools->size(), 0);
+    StageContext context{m_config,  m_log,     m_cancel,       m_files, *m_pools,  pool_of_file,
+                         m_threads, m_threads, cache_adaptive, 1,       m_progress};
     return run_stage(kind, input, context, m_state);
   }
 
@@ -398,6 +403,63 @@ INSTANTIATE_TEST_SUITE_P(Pools, RunStageTest, ::testing::Values(1, 3),
                          [](const ::testing::TestParamInfo<int>& param_info) {
                            return std::to_string(param_info.param) + "_pools";
                          });
+
+}  // namespace
+}  // namespace spindle
+
+namespace spindle {
+namespace {
+
+FileTable table_of(const std::vector<std::string>& paths) {
+  FileTable table;
+  for (const std::string& path : paths) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    FileEntry entry;
+    entry.dev = st.st_dev;
+    entry.ino = st.st_ino;
+    entry.size = static_cast<std::uint64_t>(st.st_size);
+    table.add(entry, path);
+  }
+  return table;
+}
+
+TEST(StageCacheHits, FilesJustReadAreCachedAndDroppedOnesAreNot) {
+  TempTree tree;
+  std::vector<std::string> paths;
+  for (int i = 0; i < 4; ++i) {
+    paths.push_back(tree.write("f" + std::to_string(i), std::string(3 * 4096 + 17, static_cast<char>('a' + i))));
+  }
+  FileTable table = table_of(paths);
+  std::vector<FileIndex> all{0, 1, 2, 3};
+  // Just written: the pages are in the cache.
+  EXPECT_EQ(stage_cache_hits(StageKind::prefix, table, all), 1.0);
+  EXPECT_EQ(stage_cache_hits(StageKind::full, table, all), 1.0);
+
+  // Written back and dropped: clean pages go with POSIX_FADV_DONTNEED.
+  for (std::size_t i = 0; i < 2; ++i) {
+    int fd = ::open(paths[i].c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
+  double hits = stage_cache_hits(StageKind::suffix, table, all);
+  if (hits == 1.0) {
+    GTEST_SKIP() << "this filesystem (" << tree.path("") << ") keeps pages after POSIX_FADV_DONTNEED";
+  }
+  EXPECT_EQ(hits, 0.5);
+}
+
+TEST(StageCacheHits, NothingToProbeIsNotCached) {
+  FileTable table;
+  FileEntry entry;
+  entry.size = 10;
+  table.add(entry, "/nonexistent/spindle/file");
+  std::vector<FileIndex> one{0};
+  EXPECT_EQ(stage_cache_hits(StageKind::prefix, table, one), 0.0);
+  EXPECT_EQ(stage_cache_hits(StageKind::prefix, table, {}), 0.0);
+}
 
 }  // namespace
 }  // namespace spindle
