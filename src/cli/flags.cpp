@@ -134,7 +134,7 @@ std::string threads_help() {
       "device (dev:/dev/sdb:2 or dev:8:16:2); a bare N sets every pool not otherwise named. The most specific "
       "rule wins. Defaults: ";
   help += default_threads_text();
-  help += ".";
+  help += ". A pool not sized here reads a stage whose data is already cached with one thread per CPU.";
   return help;
 }
 
