@@ -104,15 +104,16 @@ done
 is_root=0
 ((EUID == 0)) && is_root=1
 
-# spindle: build the release preset unless a binary was given. A failed build (the code is
-# written by others at the same time) must not stop the peers from being measured.
+# spindle: build the release preset unless a binary was given; only the spindle target, so a
+# test that does not compile yet (the code is written by others at the same time) does not keep
+# the binary from being rebuilt. A failed build must not stop the peers from being measured.
 spindle_ok=0
 spindle_build="given with --spindle"
 if [[ -z $spindle ]]; then
   spindle=$repo/build/release/spindle
   log "building spindle (release preset; log in $work/build.log)"
   if (cd "$repo" && { [[ -f build/release/CMakeCache.txt ]] || cmake --preset release; } &&
-    cmake --build --preset release) >"$work/build.log" 2>&1; then
+    cmake --build --preset release --target spindle) >"$work/build.log" 2>&1; then
     spindle_build="built from the working tree"
   else
     spindle_build="BUILD FAILED: an older binary, if any, was measured"
