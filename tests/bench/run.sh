@@ -74,6 +74,12 @@ log() { printf '\n== %s\n' "$*" >&2; }
 warn() { printf 'run.sh: %s\n' "$*" >&2; }
 
 mkdir -p "$work"
+# One run at a time: a second run.sh would clear this one's results and fight for the disk.
+exec 9>"$work/.lock"
+if ! flock -n 9; then
+  warn "another run.sh is using $work; wait for it to finish"
+  exit 1
+fi
 results=$work/results
 outputs=$work/out
 # Only this run's numbers go into the report: clear the previous run's (inside work/ only).
