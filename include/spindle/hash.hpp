@@ -25,6 +25,11 @@ std::string to_hex(const Digest& digest);
 // Hash of a byte range held in memory.
 Digest hash_bytes(std::span<const std::byte> bytes);
 
+// open(2) a file for reading without blocking on a FIFO that took its place and without updating
+// its access time where the kernel allows (O_NOATIME is refused with EPERM on files of other
+// users; then it opens without). Returns the fd, or -1 with errno set.
+int open_for_reading(const char* path);
+
 // What the reader expects to find: the walked identity of the file. A file that no longer
 // matches (replaced, truncated, grown) is an error, never silently hashed as something else.
 struct FileIdentity {

@@ -36,14 +36,17 @@ Digest hash_bytes(std::span<const std::byte> bytes) {
   return from_xxh(XXH3_128bits(bytes.data(), bytes.size()));
 }
 
-Result<InputFile> InputFile::open(const char* path, const FileIdentity& expected) {
-  // O_NONBLOCK: if the walked regular file was replaced by a FIFO, open must not hang.
-  // O_NOATIME is refused (EPERM) on files we do not own; retry without it.
+int open_for_reading(const char* path) {
   const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
   int fd = ::open(path, flags | O_NOATIME);
   if (fd < 0 && errno == EPERM) {
     fd = ::open(path, flags);
   }
+  return fd;
+}
+
+Result<InputFile> InputFile::open(const char* path, const FileIdentity& expected) {
+  int fd = open_for_reading(path);
   if (fd < 0) {
     return FileError{path, errno, "open", ""};
   }

@@ -1,3 +1,4 @@
+#include <spindle/hash.hpp>
 #include <spindle/physical_order.hpp>
 
 #include <fcntl.h>
@@ -15,10 +16,7 @@ namespace spindle {
 
 std::uint64_t physical_offset(const char* path) {
   constexpr std::uint64_t k_unknown = std::numeric_limits<std::uint64_t>::max();
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOATIME);
-  if (fd < 0) {
-    fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  }
+  int fd = open_for_reading(path);
   if (fd < 0) {
     return k_unknown;
   }

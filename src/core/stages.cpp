@@ -130,10 +130,7 @@ double stage_cache_hits(StageKind kind, const FileTable& files, std::span<const 
   std::size_t hits = 0;
   for (FileIndex f : sample) {
     const FileEntry& entry = files[f];
-    int fd = ::open(files.c_path(f), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOATIME);
-    if (fd < 0) {
-      fd = ::open(files.c_path(f), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    }
+    int fd = open_for_reading(files.c_path(f));
     if (fd < 0) {
       continue;  // the stage will report it; it says nothing about the cache
     }
