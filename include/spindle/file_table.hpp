@@ -12,23 +12,28 @@ namespace spindle {
 
 // Index of a file in a FileTable.
 using FileIndex = std::uint32_t;
+// Index of a directory prefix in a FileTable.
+using DirIndex = std::uint32_t;
 
-// One walked regular file. Compact (no per-file std::string): the path lives in the table's arena.
+// One walked regular file. Compact (no per-file std::string): its name lives in the table's
+// arena, after the directory prefix it shares with its siblings.
 struct FileEntry {
   std::uint64_t size = 0;
   std::uint64_t ino = 0;
   std::uint64_t dev = 0;  // st_dev
   std::int64_t mtime_ns = 0;
-  std::uint64_t path_offset = 0;
-  std::uint32_t path_length = 0;
+  std::uint64_t name_offset : 40 = 0;  // set by the table
+  std::uint64_t name_length : 24 = 0;  // set by the table
+  DirIndex dir = 0;                    // set by the table
   std::uint32_t nlink : 31 = 1;
   // Reached through a symlink to a file (--follow-links): an alias of its target, never a copy.
   std::uint32_t via_symlink : 1 = 0;
 };
 
-// All files of a run. Stored in fixed-size chunks (entries and path bytes), so growing never
-// copies what is there: at a million files a doubling vector would briefly hold three times its
-// content. Paths are NUL-terminated in the path chunks; a FileEntry holds their offset.
+// All files of a run. A path is stored as a directory prefix, once per directory, and the file's
+// own name: a tree's paths share long prefixes, so this holds them in a fraction of the bytes.
+// Storage is in fixed-size chunks, so growing never copies what is there: at a million files a
+// doubling vector would briefly hold three times its content.
 class FileTable {
  public:
   FileTable() = default;
@@ -37,6 +42,13 @@ class FileTable {
   FileTable(const FileTable&) = delete;
   FileTable& operator=(const FileTable&) = delete;
 
+  // A directory prefix for later add() calls: everything a path has before its name, including
+  // the trailing '/' ("a/b/", "/", or "" for a bare name). Interning is the caller's business:
+  // a prefix added twice is stored twice, which wastes bytes but changes no path.
+  DirIndex add_dir(std::string_view prefix);
+  // Adds a file whose path is the prefix of `dir` followed by `name`.
+  FileIndex add(const FileEntry& entry, DirIndex dir, std::string_view name);
+  // Adds a file by its whole path, reusing the last directory prefix when it is the same.
   FileIndex add(const FileEntry& entry, std::string_view path);
   void append(const FileTable& other);
 
@@ -45,39 +57,50 @@ class FileTable {
   const FileEntry& operator[](FileIndex index) const {
     return m_entry_chunks[index / k_entries_per_chunk][index % k_entries_per_chunk];
   }
-  std::string_view path(FileIndex index) const {
+  std::string_view directory(FileIndex index) const { return dir_prefix((*this)[index].dir); }
+  std::string_view name(FileIndex index) const {
     const FileEntry& e = (*this)[index];
-    return {path_data(e.path_offset), e.path_length};
+    return {arena(e.name_offset), e.name_length};
   }
-  // The path as a NUL-terminated C string.
-  const char* c_path(FileIndex index) const { return path_data((*this)[index].path_offset); }
+  std::string path(FileIndex index) const;
+  // Appends the path to `out` (no allocation once `out` has grown; for report writers).
+  void append_path(FileIndex index, std::string& out) const;
+  // Bytewise comparison of two paths (as std::string's operator<=> would compare them), without
+  // building either.
+  int compare_paths(FileIndex a, FileIndex b) const;
 
   // Keep only the entries for which keep[i] is true, in order (paths stay where they are).
   void filter(const std::vector<bool>& keep);
 
   std::size_t memory_bytes() const {
-    return m_entry_chunks.size() * k_entries_per_chunk * sizeof(FileEntry) + m_path_chunks.size() * k_path_chunk;
+    return m_entry_chunks.size() * k_entries_per_chunk * sizeof(FileEntry) + m_chunks.size() * k_chunk +
+           m_dirs.capacity() * sizeof(Dir);
   }
 
  private:
   static constexpr std::size_t k_entries_per_chunk = 4096;
-  static constexpr std::size_t k_path_chunk = std::size_t{1} << 20;
+  static constexpr std::size_t k_chunk = std::size_t{1} << 20;
 
   struct FreeDeleter {
     void operator()(void* p) const;
   };
-  const char* path_data(std::uint64_t offset) const {
-    return m_path_chunks[offset / k_path_chunk].get() + offset % k_path_chunk;
-  }
+  struct Dir {
+    std::uint64_t offset;
+    std::uint32_t length;
+  };
+  const char* arena(std::uint64_t offset) const { return m_chunks[offset / k_chunk].get() + offset % k_chunk; }
+  std::string_view dir_prefix(DirIndex dir) const { return {arena(m_dirs[dir].offset), m_dirs[dir].length}; }
+  std::uint64_t store(std::string_view bytes);  // copies into the arena, returns the offset
   FileEntry& slot(std::size_t index) {
     return m_entry_chunks[index / k_entries_per_chunk][index % k_entries_per_chunk];
   }
 
   // Raw storage: pages are touched only when entries are written.
   std::vector<std::unique_ptr<FileEntry[], FreeDeleter>> m_entry_chunks;
-  std::vector<std::unique_ptr<char[], FreeDeleter>> m_path_chunks;
+  std::vector<std::unique_ptr<char[], FreeDeleter>> m_chunks;  // directory prefixes and names
+  std::vector<Dir> m_dirs;
   std::size_t m_size = 0;
-  std::size_t m_path_used = k_path_chunk;  // bytes used in the last path chunk
+  std::size_t m_used = k_chunk;  // bytes used in the last arena chunk
 };
 
 }  // namespace spindle

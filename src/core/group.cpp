@@ -54,7 +54,7 @@ void remove_aliases(FileTable& files, const Config& config) {
     if (x.via_symlink != y.via_symlink) {
       return x.via_symlink < y.via_symlink;
     }
-    return files.path(a) < files.path(b);
+    return files.compare_paths(a, b) < 0;
   });
   std::vector<bool> keep(files.size(), false);
   for (std::size_t begin = 0; begin < order.size();) {
@@ -84,7 +84,7 @@ void remove_aliases(FileTable& files, const Config& config) {
 void sort_groups(std::vector<DuplicateGroup>& groups, const FileTable& files) {
   for (DuplicateGroup& group : groups) {
     std::sort(group.files.begin(), group.files.end(),
-              [&](FileIndex a, FileIndex b) { return files.path(a) < files.path(b); });
+              [&](FileIndex a, FileIndex b) { return files.compare_paths(a, b) < 0; });
   }
   std::sort(groups.begin(), groups.end(), [&](const DuplicateGroup& a, const DuplicateGroup& b) {
     if (a.wasted() != b.wasted()) {
@@ -96,7 +96,7 @@ void sort_groups(std::vector<DuplicateGroup>& groups, const FileTable& files) {
     if (a.hash != b.hash) {
       return a.hash < b.hash;
     }
-    return files.path(a.files.front()) < files.path(b.files.front());
+    return files.compare_paths(a.files.front(), b.files.front()) < 0;
   });
 }
 

@@ -39,7 +39,7 @@ std::vector<std::uint32_t> single_reader_order(std::span<const FileIndex> files,
   std::vector<std::uint64_t> offset(files.size(), 0);
   if (use_fiemap) {
     for (std::size_t i = 0; i < files.size(); ++i) {
-      offset[i] = physical_offset(table.c_path(files[i]));
+      offset[i] = physical_offset(table.path(files[i]).c_str());
     }
   }
   std::vector<std::uint32_t> order(files.size());

@@ -7,7 +7,7 @@ void FdupesReporter::write(const GroupResult& result, std::ostream& out) {
   std::string& text = chunks.buffer();
   for (const DuplicateGroup& group : result.groups) {
     for (FileIndex index : group.files) {
-      text += result.files.path(index);
+      result.files.append_path(index, text);
       text += '\n';
       chunks.maybe_flush();
     }

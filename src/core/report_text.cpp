@@ -26,7 +26,7 @@ void TextReporter::write(const GroupResult& result, std::ostream& out) {
     text += " wasted\n";
     // Raw bytes, as fdupes writes them; the man page points to json/csv for names with newlines.
     for (FileIndex index : group.files) {
-      text += result.files.path(index);
+      result.files.append_path(index, text);
       text += '\n';
       chunks.maybe_flush();
     }

@@ -95,7 +95,8 @@ constexpr std::size_t k_full_read_bytes = 128 * 1024;
 // covered all of it.
 Result<Digest> read_for_stage(StageKind kind, const FileTable& files, FileIndex f, Worker& worker) {
   const FileEntry& entry = files[f];
-  Result<InputFile> file = InputFile::open(files.c_path(f), FileIdentity{entry.dev, entry.ino, entry.size});
+  const std::string path = files.path(f);
+  Result<InputFile> file = InputFile::open(path.c_str(), FileIdentity{entry.dev, entry.ino, entry.size});
   if (!file.ok()) {
     return std::move(file).error();
   }
@@ -109,7 +110,7 @@ Result<Digest> read_for_stage(StageKind kind, const FileTable& files, FileIndex 
     case StageKind::full:
       return file->hash_all(entry.size, worker.buffer(k_full_read_bytes), false);
   }
-  return FileError{files.c_path(f), 0, "internal", "unknown stage"};
+  return FileError{path, 0, "internal", "unknown stage"};
 }
 
 // Share of sampled files whose data is cached above which a join uses one reader per CPU.
@@ -130,7 +131,7 @@ double stage_cache_hits(StageKind kind, const FileTable& files, std::span<const 
   std::size_t hits = 0;
   for (FileIndex f : sample) {
     const FileEntry& entry = files[f];
-    int fd = open_for_reading(files.c_path(f));
+    int fd = open_for_reading(files.path(f).c_str());
     if (fd < 0) {
       continue;  // the stage will report it; it says nothing about the cache
     }

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -38,9 +39,10 @@ struct DirTask {
 };
 
 struct WorkerOutput {
-  // Files of the directory being read; moved into the shared table in one locked batch.
+  // Files of the directory being read (entries and their names, back to back); moved into the
+  // shared table in one locked batch.
   std::vector<FileEntry> batch;
-  std::string batch_paths;
+  std::string batch_names;
   std::vector<FileError> errors;
   std::vector<DirTask> linked_dirs;  // symlinks to directories, walked after the real tree
   std::uint64_t directories = 0;
@@ -64,9 +66,11 @@ class Walker {
   // --name: applies to files only.
   bool name_wanted(const char* name) const;
   bool size_wanted(std::uint64_t size) const;
-  void add_file(WorkerOutput& out, std::string_view path, const struct stat& st, bool via_symlink) const;
+  void add_file(WorkerOutput& out, std::string_view name, const struct stat& st, bool via_symlink) const;
   void fail(WorkerOutput& out, std::string path, int errnum, const char* op) const;
-  void flush(WorkerOutput& out);
+  // Moves the batch into the table. `dir` is the batch's directory in the table, added from
+  // `prefix` on the first flush of that directory.
+  void flush(WorkerOutput& out, std::string_view prefix, std::optional<DirIndex>& dir);
   bool first_visit(DirId id);
 
   const Config& m_config;
@@ -80,15 +84,13 @@ class Walker {
   std::set<DirId> m_visited;
 };
 
-std::string join_path(std::string_view dir, std::string_view name) {
-  std::string path;
-  path.reserve(dir.size() + 1 + name.size());
-  path.append(dir);
-  if (path.empty() || path.back() != '/') {
-    path.push_back('/');
+// What a directory's entries' paths start with: the directory and one '/'.
+std::string dir_prefix(std::string_view dir) {
+  std::string prefix(dir);
+  if (prefix.empty() || prefix.back() != '/') {
+    prefix.push_back('/');
   }
-  path.append(name);
-  return path;
+  return prefix;
 }
 
 bool Walker::excluded(const char* name, const std::string& path) const {
@@ -123,7 +125,7 @@ bool Walker::size_wanted(std::uint64_t size) const {
   return size >= m_config.min_size && (!m_config.max_size || size <= *m_config.max_size);
 }
 
-void Walker::add_file(WorkerOutput& out, std::string_view path, const struct stat& st, bool via_symlink) const {
+void Walker::add_file(WorkerOutput& out, std::string_view name, const struct stat& st, bool via_symlink) const {
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (!size_wanted(size)) {
     return;
@@ -135,13 +137,12 @@ void Walker::add_file(WorkerOutput& out, std::string_view path, const struct sta
   entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   entry.nlink = static_cast<std::uint32_t>(std::min<nlink_t>(st.st_nlink, 0x7fffffff));
   entry.via_symlink = via_symlink ? 1 : 0;
-  entry.path_offset = out.batch_paths.size();
-  entry.path_length = static_cast<std::uint32_t>(path.size());
-  out.batch_paths.append(path);
+  entry.name_length = name.size();  // the name's place in batch_names, until flush()
+  out.batch_names.append(name);
   out.batch.push_back(entry);
 }
 
-void Walker::flush(WorkerOutput& out) {
+void Walker::flush(WorkerOutput& out, std::string_view prefix, std::optional<DirIndex>& dir) {
   if (out.batch.empty()) {
     return;
   }
@@ -150,12 +151,17 @@ void Walker::flush(WorkerOutput& out) {
   }
   {
     std::lock_guard lock(m_files_mutex);
+    if (!dir) {
+      dir = m_files.add_dir(prefix);
+    }
+    std::string_view names(out.batch_names);
     for (const FileEntry& entry : out.batch) {
-      m_files.add(entry, std::string_view(out.batch_paths).substr(entry.path_offset, entry.path_length));
+      m_files.add(entry, *dir, names.substr(0, entry.name_length));
+      names.remove_prefix(entry.name_length);
     }
   }
   out.batch.clear();
-  out.batch_paths.clear();
+  out.batch_names.clear();
 }
 
 void Walker::fail(WorkerOutput& out, std::string path, int errnum, const char* op) const {
@@ -180,10 +186,11 @@ void Walker::start(Scope& scope, Worker& worker, const std::string& root) {
   if (S_ISDIR(st.st_mode)) {
     walk_dir(scope, worker, DirTask{root, st.st_dev, {}});
   } else if (S_ISREG(st.st_mode)) {
-    std::string::size_type slash = root.rfind('/');
-    if (name_wanted(root.c_str() + (slash == std::string::npos ? 0 : slash + 1))) {
-      add_file(out, root, st, false);
-      flush(out);
+    const std::string::size_type name_at = root.rfind('/') == std::string::npos ? 0 : root.rfind('/') + 1;
+    if (name_wanted(root.c_str() + name_at)) {
+      std::optional<DirIndex> dir;
+      add_file(out, std::string_view(root).substr(name_at), st, false);
+      flush(out, std::string_view(root).substr(0, name_at), dir);
     }
   } else {
     ++out.skipped_special;
@@ -230,6 +237,10 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
     ancestors = task.ancestors;
     ancestors.push_back(self);
   }
+  // One path buffer for every entry: the prefix, then each entry's name in turn.
+  const std::string prefix = dir_prefix(task.path);
+  std::string path = prefix;
+  std::optional<DirIndex> dir;
   std::span<std::byte> buffer = worker.buffer(64 * 1024);
   for (;;) {
     ssize_t got = ::getdents64(fd, buffer.data(), buffer.size());
@@ -247,7 +258,8 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
       if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) {
         continue;
       }
-      std::string path = join_path(task.path, name);
+      path.resize(prefix.size());
+      path.append(name);
       unsigned char type = entry->d_type;
       if (excluded(name, path)) {
         continue;
@@ -260,8 +272,7 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
         continue;
       }
       if (type == DT_DIR && !m_config.one_file_system && !m_config.follow_links) {
-        scope.spawn(
-            [this, &scope, sub = DirTask{std::move(path), task.root_dev, {}}](Worker& w) { walk_dir(scope, w, sub); });
+        scope.spawn([this, &scope, sub = DirTask{path, task.root_dev, {}}](Worker& w) { walk_dir(scope, w, sub); });
         continue;
       }
       struct stat st {};
@@ -270,7 +281,7 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
         if (type == DT_LNK && errno == ENOENT) {
           m_log.info(escape_for_terminal(path) + ": dangling symbolic link, skipped");
         } else {
-          fail(out, std::move(path), errno, "stat");
+          fail(out, path, errno, "stat");
         }
         continue;
       }
@@ -289,17 +300,16 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
           continue;
         }
         if (type == DT_LNK) {
-          out.linked_dirs.push_back(DirTask{std::move(path), task.root_dev, ancestors});
+          out.linked_dirs.push_back(DirTask{path, task.root_dev, ancestors});
           continue;
         }
-        scope.spawn([this, &scope, sub = DirTask{std::move(path), task.root_dev, ancestors}](Worker& w) {
-          walk_dir(scope, w, sub);
-        });
+        scope.spawn(
+            [this, &scope, sub = DirTask{path, task.root_dev, ancestors}](Worker& w) { walk_dir(scope, w, sub); });
       } else if (S_ISREG(st.st_mode)) {
         if (name_wanted(name)) {
-          add_file(out, path, st, type == DT_LNK);
+          add_file(out, name, st, type == DT_LNK);
           if (out.batch.size() >= 4096) {  // a huge directory is added in bounded batches
-            flush(out);
+            flush(out, prefix, dir);
           }
         }
       } else {
@@ -308,7 +318,7 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
     }
   }
   ::close(fd);
-  flush(out);
+  flush(out, prefix, dir);
 }
 
 std::vector<DirTask> Walker::take_linked_dirs() {

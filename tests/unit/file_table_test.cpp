@@ -18,13 +18,14 @@ FileEntry entry_of_size(std::uint64_t size) {
   return entry;
 }
 
-// path() and c_path() must agree, and c_path() must end right after the path: callers hand it to
-// open(2), which reads up to the first NUL.
+// path(), append_path() and directory() + name() must all give the path back.
 void expect_path(const FileTable& table, FileIndex index, std::string_view expected) {
   EXPECT_EQ(table.path(index), expected);
-  const char* c = table.c_path(index);
-  EXPECT_EQ(std::strlen(c), expected.size());
-  EXPECT_EQ(std::string_view(c, expected.size()), expected);
+  std::string appended = "x";
+  table.append_path(index, appended);
+  EXPECT_EQ(appended, "x" + std::string(expected));
+  EXPECT_EQ(std::string(table.directory(index)) + std::string(table.name(index)), expected);
+  EXPECT_EQ(table.name(index).find('/'), std::string_view::npos);
 }
 
 TEST(FileTable, AddReturnsConsecutiveIndicesAndKeepsFields) {
@@ -50,16 +51,53 @@ TEST(FileTable, AddReturnsConsecutiveIndicesAndKeepsFields) {
   expect_path(table, 2, "");
 }
 
-TEST(FileTable, AddIgnoresCallerPathOffset) {
-  // The table owns the arena layout: a stale offset in the entry passed in must not leak through.
+TEST(FileTable, AddIgnoresCallerNameOffsetAndDirectory) {
+  // The table owns the arena layout: stale fields in the entry passed in must not leak through.
   FileTable table;
   FileEntry entry = entry_of_size(1);
-  entry.path_offset = 12345;
-  entry.path_length = 99;
+  entry.name_offset = 12345;
+  entry.name_length = 99;
+  entry.dir = 7;
   table.add(entry, "x");
-  table.add(entry, "yy");
+  table.add(entry, "d/yy");
   expect_path(table, 0, "x");
-  expect_path(table, 1, "yy");
+  expect_path(table, 1, "d/yy");
+}
+
+TEST(FileTable, FilesOfOneDirectoryShareItsPrefix) {
+  FileTable table;
+  DirIndex dir = table.add_dir("/data/photos/");
+  DirIndex root = table.add_dir("/");
+  table.add(entry_of_size(1), dir, "a.jpg");
+  table.add(entry_of_size(2), root, "etc");
+  table.add(entry_of_size(3), dir, "b.jpg");
+  table.add(entry_of_size(4), "/data/photos/c.jpg");  // by whole path: a new prefix, same path
+  expect_path(table, 0, "/data/photos/a.jpg");
+  expect_path(table, 1, "/etc");
+  expect_path(table, 2, "/data/photos/b.jpg");
+  expect_path(table, 3, "/data/photos/c.jpg");
+  EXPECT_EQ(table[0].dir, table[2].dir);
+  EXPECT_EQ(table.directory(0).data(), table.directory(2).data());  // stored once
+  // Adding by whole path reuses the previous prefix when it is the same one.
+  table.add(entry_of_size(5), "/data/photos/d.jpg");
+  EXPECT_EQ(table[4].dir, table[3].dir);
+}
+
+TEST(FileTable, ComparePathsAgreesWithStringComparison) {
+  // Prefix boundaries must not change the order: "a-x/c" < "a/b" because '-' < '/', although
+  // the prefix "a/" sorts before "a-x/". Bytes above 0x7f compare as unsigned, as std::string does.
+  const std::vector<std::string> paths{"a/b",    "a-x/c",  "a/b/c", "a/bc", "a/",   "ab",      "/z",    "/",
+                                       "a/\xff", "a/\x01", "b",     "",     "a/b/", "a/b/c/d", "a/bb/c"};
+  FileTable table;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    table.add(entry_of_size(i), paths[i]);
+  }
+  for (FileIndex i = 0; i < paths.size(); ++i) {
+    for (FileIndex j = 0; j < paths.size(); ++j) {
+      int expected = paths[i] < paths[j] ? -1 : (paths[j] < paths[i] ? 1 : 0);
+      EXPECT_EQ(table.compare_paths(i, j), expected) << paths[i] << " vs " << paths[j];
+    }
+  }
 }
 
 TEST(FileTable, AppendRebasesPathOffsets) {

@@ -40,7 +40,7 @@ TEST(PhysicalOrder, SingleReaderOrderFollowsFirstExtentOffsets) {
     entry.size = static_cast<std::uint64_t>(st.st_size);
     table.add(entry, path);
   }
-  if (physical_offset(table.c_path(0)) == k_unknown) {
+  if (physical_offset(table.path(0).c_str()) == k_unknown) {
     std::filesystem::remove_all(dir);
     GTEST_SKIP() << dir << " is on a filesystem without FIEMAP; physical ordering cannot be observed there";
   }
@@ -48,7 +48,8 @@ TEST(PhysicalOrder, SingleReaderOrderFollowsFirstExtentOffsets) {
   std::vector<std::uint32_t> order = single_reader_order(files, table, true);
   ASSERT_EQ(order.size(), files.size());
   for (std::size_t i = 1; i < order.size(); ++i) {
-    EXPECT_LE(physical_offset(table.c_path(files[order[i - 1]])), physical_offset(table.c_path(files[order[i]])));
+    EXPECT_LE(physical_offset(table.path(files[order[i - 1]]).c_str()),
+              physical_offset(table.path(files[order[i]]).c_str()));
   }
   std::filesystem::remove_all(dir);
 }
