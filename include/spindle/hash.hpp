@@ -44,6 +44,8 @@ class InputFile {
  public:
   // Opens `path`; errors: open/stat errnos, "changed" if it is not the walked file anymore.
   static Result<InputFile> open(const char* path, const FileIdentity& expected);
+  // The same checks on an fd already opened with open_for_reading (ReadAhead); takes ownership.
+  static Result<InputFile> adopt(int fd, const char* path, const FileIdentity& expected);
   InputFile(InputFile&& other) noexcept;
   InputFile& operator=(InputFile&& other) noexcept;
   InputFile(const InputFile&) = delete;

@@ -50,6 +50,10 @@ Result<InputFile> InputFile::open(const char* path, const FileIdentity& expected
   if (fd < 0) {
     return FileError{path, errno, "open", ""};
   }
+  return adopt(fd, path, expected);
+}
+
+Result<InputFile> InputFile::adopt(int fd, const char* path, const FileIdentity& expected) {
   InputFile file(fd, path);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {

@@ -8,6 +8,7 @@
 // device pools; each distinct inode is read once, by the pool of the device it lives on, and the
 // merge that follows (split by digest) runs on one thread.
 #include <spindle/physical_order.hpp>
+#include <spindle/read_ahead.hpp>
 #include <spindle/stages.hpp>
 
 #include <fcntl.h>
@@ -91,12 +92,22 @@ namespace {
 // reader thread keeps one such buffer (16 threads: 2 MiB).
 constexpr std::size_t k_full_read_bytes = 128 * 1024;
 
+std::uint64_t stage_offset(StageKind kind, std::uint64_t size) {
+  return kind == StageKind::suffix ? size - k_block_size : 0;
+}
+
+std::uint64_t bytes_for_stage(StageKind kind, std::uint64_t size) {
+  return kind == StageKind::full ? size : std::min(size, k_block_size);
+}
+
 // Read one file for `kind` and return its digest; the file's hash is complete when the read
-// covered all of it.
-Result<Digest> read_for_stage(StageKind kind, const FileTable& files, FileIndex f, Worker& worker) {
+// covered all of it. `opened` is the file's fd when ReadAhead opened it, else -1.
+Result<Digest> read_for_stage(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened) {
   const FileEntry& entry = files[f];
   const std::string path = files.path(f);
-  Result<InputFile> file = InputFile::open(path.c_str(), FileIdentity{entry.dev, entry.ino, entry.size});
+  const FileIdentity identity{entry.dev, entry.ino, entry.size};
+  Result<InputFile> file =
+      opened >= 0 ? InputFile::adopt(opened, path.c_str(), identity) : InputFile::open(path.c_str(), identity);
   if (!file.ok()) {
     return std::move(file).error();
   }
@@ -116,13 +127,10 @@ Result<Digest> read_for_stage(StageKind kind, const FileTable& files, FileIndex 
 // Share of sampled files whose data is cached above which a join uses one reader per CPU.
 constexpr double k_cached_enough = 0.85;
 
-std::uint64_t stage_offset(StageKind kind, std::uint64_t size) {
-  return kind == StageKind::suffix ? size - k_block_size : 0;
-}
-
-std::uint64_t bytes_for_stage(StageKind kind, std::uint64_t size) {
-  return kind == StageKind::full ? size : std::min(size, k_block_size);
-}
+// A single reader keeps this much announced ahead of it (ReadAhead): enough requests for the
+// device to sort and merge, little enough that the pages are still cached when read.
+constexpr std::size_t k_read_ahead_files = 32;
+constexpr std::uint64_t k_read_ahead_bytes = 8 * 1024 * 1024;
 
 }  // namespace
 
@@ -201,15 +209,17 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
     }
   }
 
-  auto read_batch = [&](std::span<const Position> batch, Worker& worker) {
+  // `ahead`, for a pool's single reader, opens and announces the next files of `batch`.
+  auto read_batch = [&](std::span<const Position> batch, Worker& worker, ReadAhead* ahead) {
     PoolCounters& counters = context.pools.counters(static_cast<std::size_t>(worker.pool_index()));
     std::uint64_t bytes = 0;
-    for (Position at : batch) {
+    for (std::size_t k = 0; k < batch.size(); ++k) {
       if (context.cancel.cancelled()) {
         return;
       }
+      const Position at = batch[k];
       FileIndex f = input.files[at];
-      Result<Digest> result = read_for_stage(kind, files, f, worker);
+      Result<Digest> result = read_for_stage(kind, files, f, worker, ahead != nullptr ? ahead->take(k) : -1);
       if (result.ok()) {
         digest[at] = *result;
         bytes += bytes_for_stage(kind, files[f].size);
@@ -238,7 +248,8 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
           if (scope.threads() == 1) {
             // One reader: keep the head moving forward. The ordering runs on the pool's own
             // thread (it does I/O too), and physical offsets are worth their extra open only
-            // before the long reads of the suffix and full stages.
+            // before the long reads of the suffix and full stages. ReadAhead queues the next
+            // reads in that order, so the device is not idle while the reader hashes.
             scope.spawn([&read_batch, &files, &input, &list, kind](Worker& worker) {
               std::vector<FileIndex> ids(list.size());
               for (std::size_t i = 0; i < list.size(); ++i) {
@@ -249,7 +260,16 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
               for (std::size_t i = 0; i < order.size(); ++i) {
                 ordered[i] = list[order[i]];
               }
-              read_batch(ordered, worker);
+              ReadAhead ahead(
+                  ordered.size(),
+                  [&](std::size_t k) {
+                    const FileIndex f = input.files[ordered[k]];
+                    const std::uint64_t size = files[f].size;
+                    return ReadHint{files.path(f), stage_offset(kind, size),
+                                    std::min(bytes_for_stage(kind, size), k_read_ahead_bytes)};
+                  },
+                  k_read_ahead_files, k_read_ahead_bytes);
+              read_batch(ordered, worker, &ahead);
             });
             continue;
           }
@@ -259,7 +279,7 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
           std::size_t batch = std::clamp<std::size_t>(per_thread, 1, kind == StageKind::full ? 16 : 256);
           for (std::size_t begin = 0; begin < list.size(); begin += batch) {
             std::span<const Position> part(list.data() + begin, std::min(batch, list.size() - begin));
-            scope.spawn([&read_batch, part](Worker& worker) { read_batch(part, worker); });
+            scope.spawn([&read_batch, part](Worker& worker) { read_batch(part, worker, nullptr); });
           }
         }
       },

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace spindle {
+
+// What a reader will read of one file.
+struct ReadHint {
+  std::string path;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+// Keeps the next few files of a single reader's list open with their ranges announced to the
+// kernel (POSIX_FADV_WILLNEED), so a one-thread pool still gives its device a queue of requests
+// in the order it will read them: the elevator can merge and sort them and the device is never
+// idle while the reader hashes. The thread stays one; only the kernel works ahead.
+class ReadAhead {
+ public:
+  using HintOf = std::function<ReadHint(std::size_t)>;
+  // Items 0 .. count-1, read in that order. At most `depth` files and `max_bytes` announced bytes
+  // are ahead at once (one file always, however large).
+  ReadAhead(std::size_t count, HintOf hint_of, std::size_t depth, std::uint64_t max_bytes);
+  ~ReadAhead();
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  // The fd opened for item `index` (the caller owns and closes it), or -1 when it could not be
+  // opened ahead: the caller opens it itself and reports the error. Indices must not go back.
+  int take(std::size_t index);
+
+ private:
+  struct Ahead {
+    std::size_t index;
+    int fd;
+    std::uint64_t bytes;
+  };
+  void fill(std::size_t index);
+
+  std::size_t m_count;
+  HintOf m_hint_of;
+  std::size_t m_depth;
+  std::uint64_t m_max_bytes;
+  std::size_t m_next = 0;  // first item not yet opened ahead
+  std::uint64_t m_bytes = 0;
+  std::deque<Ahead> m_window;
+  std::optional<ReadHint> m_pending;  // the hint of m_next, asked for but over the byte budget
+};
+
+}  // namespace spindle
