@@ -28,9 +28,7 @@ std::optional<std::uint64_t> parse_size(const std::string& text) {
     for (char c : suffix) {
       unit += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
-    if (unit.size() == 3 && unit.substr(1) == "IB") {
-      unit.resize(1);
-    } else if (unit.size() == 2 && unit[1] == 'B') {
+    if ((unit.size() == 3 && unit.substr(1) == "IB") || (unit.size() == 2 && unit[1] == 'B')) {
       unit.resize(1);
     }
     static constexpr const char* k_units = "BKMGTP";

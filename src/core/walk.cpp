@@ -29,6 +29,8 @@ namespace {
 struct DirId {
   std::uint64_t dev;
   std::uint64_t ino;
+  // clang-tidy 14 sees a literal 0 in the defaulted <=> and asks for nullptr.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   auto operator<=>(const DirId&) const = default;
 };
 
