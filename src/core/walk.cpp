@@ -1,3 +1,5 @@
+#include "device_mountinfo.hpp"
+
 #include <spindle/pools.hpp>
 #include <spindle/progress.hpp>
 #include <spindle/walk.hpp>
@@ -11,10 +13,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <iterator>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <utility>
 
 // The walk is one multi_scope join: every directory is a task that reads its entries with
@@ -38,6 +42,7 @@ struct DirTask {
   std::string path;
   std::uint64_t root_dev;        // for --one-file-system
   std::vector<DirId> ancestors;  // for loop detection under --follow-links
+  std::uint64_t parent_dev;      // st_dev of the directory it was found in (its own for a PATH)
 };
 
 struct WorkerOutput {
@@ -53,8 +58,14 @@ struct WorkerOutput {
 
 class Walker {
  public:
-  Walker(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress, std::size_t slots)
-      : m_config(config), m_log(log), m_cancel(cancel), m_progress(progress), m_out(slots) {}
+  Walker(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress, std::size_t slots,
+         std::vector<std::uint64_t> kernel_devs)
+      : m_config(config),
+        m_log(log),
+        m_cancel(cancel),
+        m_progress(progress),
+        m_out(slots),
+        m_kernel_devs(std::move(kernel_devs)) {}
 
   void start(Scope& scope, Worker& worker, const std::string& root);
   void walk_dir(Scope& scope, Worker& worker, const DirTask& task);
@@ -84,7 +95,29 @@ class Walker {
   FileTable m_files;  // one table for all workers: no merge copy at the end
   std::mutex m_visited_mutex;
   std::set<DirId> m_visited;
+  std::vector<std::uint64_t> m_kernel_devs;  // sorted st_devs of kernel interface filesystems
 };
+
+// Filesystems a walk does not enter unless a PATH names them: /proc, /sys and their kin hold
+// kernel state, not files (sysfs sizes every attribute 4 KiB and then returns less, proc files
+// claim size 0 and some block). Of the pseudo types that `spindle devices` leaves out, devtmpfs
+// is still walked (it holds only device nodes, never opened, and /dev/shm is mounted below it)
+// and so is autofs (entering it mounts what the user keeps there, as find does).
+std::vector<std::uint64_t> kernel_interface_devs() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<std::uint64_t> devs;
+  for (const MountEntry& entry : parse_mountinfo(text.str())) {
+    const Mount& mount = entry.mount;
+    if (classify_fs_type(mount.fs_type, mount.source) == FsKind::pseudo && mount.fs_type != "devtmpfs" &&
+        mount.fs_type != "autofs") {
+      devs.push_back(mount.st_dev);
+    }
+  }
+  std::sort(devs.begin(), devs.end());
+  return devs;
+}
 
 // What a directory's entries' paths start with: the directory and one '/'.
 std::string dir_prefix(std::string_view dir) {
@@ -186,7 +219,7 @@ void Walker::start(Scope& scope, Worker& worker, const std::string& root) {
     return;
   }
   if (S_ISDIR(st.st_mode)) {
-    walk_dir(scope, worker, DirTask{root, st.st_dev, {}});
+    walk_dir(scope, worker, DirTask{root, st.st_dev, {}, st.st_dev});
   } else if (S_ISREG(st.st_mode)) {
     const std::string::size_type name_at = root.rfind('/') == std::string::npos ? 0 : root.rfind('/') + 1;
     if (name_wanted(root.c_str() + name_at)) {
@@ -213,6 +246,13 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
   struct stat dir_st {};
   if (::fstat(fd, &dir_st) != 0) {
     fail(out, task.path, errno, "stat");
+    ::close(fd);
+    return;
+  }
+  // Entering a kernel interface from another filesystem: stop (a PATH inside one is walked).
+  if (dir_st.st_dev != task.parent_dev &&
+      std::binary_search(m_kernel_devs.begin(), m_kernel_devs.end(), dir_st.st_dev)) {
+    m_log.info(escape_for_terminal(task.path) + ": a kernel interface filesystem (name it to walk it), skipped");
     ::close(fd);
     return;
   }
@@ -274,7 +314,9 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
         continue;
       }
       if (type == DT_DIR && !m_config.one_file_system && !m_config.follow_links) {
-        scope.spawn([this, &scope, sub = DirTask{path, task.root_dev, {}}](Worker& w) { walk_dir(scope, w, sub); });
+        scope.spawn([this, &scope, sub = DirTask{path, task.root_dev, {}, dir_st.st_dev}](Worker& w) {
+          walk_dir(scope, w, sub);
+        });
         continue;
       }
       struct stat st {};
@@ -302,11 +344,12 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
           continue;
         }
         if (type == DT_LNK) {
-          out.linked_dirs.push_back(DirTask{path, task.root_dev, ancestors});
+          out.linked_dirs.push_back(DirTask{path, task.root_dev, ancestors, dir_st.st_dev});
           continue;
         }
-        scope.spawn(
-            [this, &scope, sub = DirTask{path, task.root_dev, ancestors}](Worker& w) { walk_dir(scope, w, sub); });
+        scope.spawn([this, &scope, sub = DirTask{path, task.root_dev, ancestors, dir_st.st_dev}](Worker& w) {
+          walk_dir(scope, w, sub);
+        });
       } else if (S_ISREG(st.st_mode)) {
         if (name_wanted(name)) {
           add_file(out, name, st, type == DT_LNK);
@@ -372,7 +415,7 @@ std::string normalize_root(const std::string& path) {
 // under its real path, or under the smallest link path, whatever the thread count.
 WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress) {
   PoolSet pools({PoolSpec{"main", config.threads.main_threads()}});
-  Walker walker(config, log, cancel, progress, pools.total_threads());
+  Walker walker(config, log, cancel, progress, pools.total_threads(), kernel_interface_devs());
   std::vector<std::string> roots;
   for (const std::string& path : config.paths) {
     std::string root = normalize_root(path);

@@ -188,8 +188,13 @@ class Tree:
 
     def mount_tmpfs(self, rel):
         """Mount a small tmpfs at rel (root only); False when the kernel refuses."""
+        return self.mount(rel, "tmpfs", "-o", "size=16m")
+
+    def mount(self, rel, fs_type, *options):
+        """Mount a new filesystem of fs_type at rel (root only), unmounted by cleanup(); False
+        when the kernel refuses."""
         target = self.mkdir(rel)
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "spindle-test", target],
+        proc = subprocess.run(["mount", "-t", fs_type, *options, "spindle-test", target],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
         if proc.returncode != 0:
             return False

@@ -485,6 +485,28 @@ class Filters(unittest.TestCase):
         proc, doc = group_json(self, [tree.path("mnt")], "-x")
         self.assertEqual(path_groups(doc), groups(other), describe(proc))
 
+    def test_kernel_interface_filesystems_are_entered_only_when_named(self):
+        if not is_root():
+            self.skipTest("mounting proc and sysfs inside the tree needs root")
+        tree = Tree(self)
+        data = random_bytes(18, 3000)
+        pair = [tree.write("a", data), tree.write("b", data)]
+        for fs_type in ("proc", "sysfs"):
+            if not tree.mount(fs_type, fs_type):
+                self.skipTest("mount -t %s was refused" % fs_type)
+        # Not entered: no sysfs attribute is read (they would fail as "shrank"), no proc file
+        # listed even with --include-empty, and each skipped mount is named under -v.
+        proc, doc = group_json(self, [tree.root], "--include-empty", "-v")
+        self.assertEqual(path_groups(doc), groups(pair), describe(proc))
+        self.assertEqual(doc["stats"]["directories"], 1, describe(proc))
+        self.assertEqual(doc["stats"]["errors"], 0, describe(proc))
+        for fs_type in ("proc", "sysfs"):
+            self.assertIn(tree.path(fs_type) + b": a kernel interface filesystem", proc.stderr,
+                          describe(proc))
+        # Named on the command line, it is walked like any directory.
+        proc, doc = group_json(self, [tree.path("sysfs/kernel")], "--min-size", "1T")
+        self.assertGreater(doc["stats"]["directories"], 1, describe(proc))
+
 
 class Paths(unittest.TestCase):
     def test_same_directory_twice(self):
