@@ -32,6 +32,7 @@ class ReadAhead {
 
   // The fd opened for item `index` (the caller owns and closes it), or -1 when it could not be
   // opened ahead: the caller opens it itself and reports the error. Indices must not go back.
+  // When the process runs out of descriptors the window shrinks instead of failing a file.
   int take(std::size_t index);
 
  private:

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <utility>
 
 namespace spindle {
@@ -31,9 +32,12 @@ void ReadAhead::fill(std::size_t index) {
     if (!m_window.empty() && m_bytes + m_pending->length > m_max_bytes) {
       break;
     }
+    int fd = open_for_reading(m_pending->path.c_str());
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && !m_window.empty()) {
+      break;  // out of descriptors: a shorter window, and this file is tried again later
+    }
     ReadHint hint = std::move(*m_pending);
     m_pending.reset();
-    int fd = open_for_reading(hint.path.c_str());
     if (fd >= 0 && hint.length > 0) {
       ::posix_fadvise(fd, static_cast<off_t>(hint.offset), static_cast<off_t>(hint.length), POSIX_FADV_WILLNEED);
     }

@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -109,6 +113,40 @@ TEST_F(ReadAheadTest, SkippedAndUntakenFilesAreClosed) {
     EXPECT_GT(open_fds(), before);  // the window is open
   }
   EXPECT_EQ(open_fds(), before);
+}
+
+// Many single-reader pools each keep a window open; running out of descriptors must shorten
+// the windows, never turn a readable file into an error.
+TEST_F(ReadAheadTest, OutOfDescriptorsShrinksTheWindowAndFailsNoFile) {
+  std::set<int> open_fds;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    open_fds.insert(std::stoi(entry.path().filename().string()));
+  }
+  // A limit with two free descriptor numbers below it, three once the iterator's own is closed
+  // (new fds take the lowest free number): room for a window of three files, not eight.
+  int limit = 0;
+  for (int free_below = 0; free_below < 2; ++limit) {
+    free_below += open_fds.count(limit) == 0 ? 1 : 0;
+  }
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(limit);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  std::vector<int> fds;
+  {
+    ReadAhead ahead(m_paths.size(), hints(), 8, 1 << 20);
+    for (std::size_t i = 0; i < m_paths.size(); ++i) {
+      int fd = ahead.take(i);
+      fds.push_back(fd);
+      if (fd >= 0) {
+        EXPECT_EQ(inode_of_fd(fd), inode_of(m_paths[i])) << i;
+        ::close(fd);
+      }
+    }
+  }
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_EQ(std::count(fds.begin(), fds.end(), -1), 0);
 }
 
 }  // namespace
