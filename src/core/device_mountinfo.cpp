@@ -3,7 +3,9 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <fstream>
 #include <iterator>
+#include <sstream>
 
 namespace spindle {
 
@@ -76,6 +78,13 @@ std::string unescape_mountinfo(std::string_view field) {
     }
   }
   return out;
+}
+
+std::vector<MountEntry> read_mountinfo() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_mountinfo(text.str());
 }
 
 std::vector<MountEntry> parse_mountinfo(std::string_view text) {

@@ -19,6 +19,8 @@ struct MountEntry {
 // Parse the text of /proc/self/mountinfo (proc(5)). Malformed lines are skipped. Paths and
 // sources are unescaped (\040 → ' ', \011, \012, \134).
 std::vector<MountEntry> parse_mountinfo(std::string_view text);
+// The mounts this process sees now: /proc/self/mountinfo, parsed (empty if it cannot be read).
+std::vector<MountEntry> read_mountinfo();
 
 // Undo the kernel's octal escapes (\NNN) in one mountinfo field.
 std::string unescape_mountinfo(std::string_view field);

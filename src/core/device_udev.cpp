@@ -90,7 +90,7 @@ class SystemProbe final : public DeviceProbe {
  private:
   const std::vector<MountEntry>& entries() {
     if (!m_loaded) {
-      m_entries = parse_mountinfo(read_text_file("/proc/self/mountinfo"));
+      m_entries = read_mountinfo();
       m_loaded = true;
     }
     return m_entries;

@@ -13,12 +13,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <utility>
 
 // The walk is one multi_scope join: every directory is a task that reads its entries with
@@ -98,17 +96,15 @@ class Walker {
   std::vector<std::uint64_t> m_kernel_devs;  // sorted st_devs of kernel interface filesystems
 };
 
-// Filesystems a walk does not enter unless a PATH names them: /proc, /sys and their kin hold
-// kernel state, not files (sysfs sizes every attribute 4 KiB and then returns less, proc files
-// claim size 0 and some block). Of the pseudo types that `spindle devices` leaves out, devtmpfs
-// is still walked (it holds only device nodes, never opened, and /dev/shm is mounted below it)
-// and so is autofs (entering it mounts what the user keeps there, as find does).
+// Filesystems a walk does not enter from another one (a PATH inside one is walked): /proc, /sys
+// and their kin hold kernel state, not files (sysfs sizes every attribute 4 KiB and then returns
+// less, proc files claim size 0 and some block). Of the pseudo types that `spindle devices`
+// leaves out, devtmpfs is still walked (it holds only device nodes, never opened, and /dev/shm
+// is mounted below it) and so is autofs (entering it mounts what the user keeps there, as find
+// does).
 std::vector<std::uint64_t> kernel_interface_devs() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::stringstream text;
-  text << in.rdbuf();
   std::vector<std::uint64_t> devs;
-  for (const MountEntry& entry : parse_mountinfo(text.str())) {
+  for (const MountEntry& entry : read_mountinfo()) {
     const Mount& mount = entry.mount;
     if (classify_fs_type(mount.fs_type, mount.source) == FsKind::pseudo && mount.fs_type != "devtmpfs" &&
         mount.fs_type != "autofs") {
