@@ -2,6 +2,7 @@
 
 #include <spindle/device.hpp>
 #include <spindle/log.hpp>
+#include <spindle/output_file.hpp>
 #include <spindle/pools.hpp>
 
 #include <chrono>
@@ -19,10 +20,19 @@ std::filesystem::path calibration_path();
 
 // Read a calibration store: lines "<device key> <r> <s>" (or "<device key> <n>" for both), '#'
 // comments. A missing file is an empty Calibration; malformed lines are skipped with a warning.
+// The store is read as read_small_file() reads (at most 1 MiB, a regular file, a symlink to one
+// followed, never blocking): anything else is ignored with one warning naming it.
 Calibration load_calibration(const std::filesystem::path& path, Logger& log);
 
-// Write the store atomically (a temporary file in the same directory, fsync, rename), creating
-// the directory if needed. Throws Fatal when it cannot be written.
+// Prepare to write the store (before measuring, so a store that cannot be written fails at
+// once): its directory is created if needed, and it is opened as an OutputFile that must be a
+// regular file (or new). Throws Fatal naming what failed.
+OutputFile open_calibration_store(const std::filesystem::path& path);
+
+// Write the store through `store` (atomically where OutputFile can: exclusive temporary in the
+// same directory, fsync, rename). Throws Fatal when it cannot be written.
+void save_calibration(const Calibration& calibration, OutputFile& store);
+// open_calibration_store + save_calibration.
 void save_calibration(const Calibration& calibration, const std::filesystem::path& path);
 
 struct CalibrationOptions {

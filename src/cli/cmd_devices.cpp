@@ -266,18 +266,21 @@ int run(Context& context, const DevicesOptions& options) {
 
   std::vector<std::pair<const PhysicalDevice*, CalibrationResult>> calibrations;
   if (options.calibrate) {
+    // Opened before measuring: a store that cannot be written fails now, not after a minute.
+    OutputFile store_file = open_calibration_store(store);
     calibrations = run_calibration(map, options, calibration, log, context.cancel);
     if (context.cancel.cancelled()) {
       log.error("interrupted: calibration not stored");
       return k_exit_interrupted;
     }
-    save_calibration(calibration, store);
+    save_calibration(calibration, store_file);
     log.info("calibration stored in " + escape_for_terminal(store.string()));
   }
   // Rebuilt so the table shows the pool sizes the next run will use, calibrated ones included.
   DeviceMap shown =
       options.calibrate ? DeviceMap::build(st_devs, *probe, config.threads, calibration, log) : std::move(map);
-  write_atomically("", [&](std::ostream& out) {
+  OutputFile output = open_report("", context.cancel);
+  bool written = output.commit([&](std::ostream& out) {
     if (config.format == ReportFormat::json) {
       write_json(out, shown, config, calibrations);
       return;
@@ -287,6 +290,9 @@ int run(Context& context, const DevicesOptions& options) {
     }
     write_devices_text(out, shown, config);
   });
+  if (!written) {
+    return k_exit_interrupted;
+  }
   return errors == 0 ? k_exit_ok : k_exit_file_errors;
 }
 

@@ -6,21 +6,27 @@
 
 #include <spindle/device.hpp>
 #include <spindle/group.hpp>
+#include <spindle/output_file.hpp>
 #include <spindle/report.hpp>
 
-#include <unistd.h>
-
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 
 namespace spindle::cli {
 
 namespace {
 
+// Not one PATH could be walked: nothing was found at all, and errors say why. A report of
+// that is no report of the files.
+bool nothing_walked(const GroupResult& result) {
+  const RunStats& stats = result.stats;
+  return !result.errors.empty() && stats.files_scanned == 0 && stats.directories == 0 && stats.skipped_special == 0;
+}
+
 int run(Context& context) {
   const Config& config = context.config;
   Logger log(stderr, log_level_for(config.verbosity));
+  // Before the walk: a FILE that cannot be written fails now, not after an hour of hashing.
+  OutputFile output = open_report(config.output_path, context.cancel);
   std::unique_ptr<DeviceProbe> probe = make_system_probe();
 
   GroupResult result = run_group(config, log, context.cancel, *probe);
@@ -28,9 +34,16 @@ int run(Context& context) {
     log.error("interrupted: no report written");
     return k_exit_interrupted;
   }
+  if (nothing_walked(result) && output.kind() != OutputKind::standard_output) {
+    log.error("no PATH could be read: nothing written to " + escape_for_terminal(output.name()));
+    return k_exit_file_errors;
+  }
 
   std::unique_ptr<Reporter> reporter = make_reporter(config.format);
-  write_atomically(config.output_path, [&](std::ostream& out) { reporter->write(result, out); });
+  if (!output.commit([&](std::ostream& out) { reporter->write(result, out); })) {
+    log.error("interrupted: no report written");
+    return k_exit_interrupted;
+  }
   if (config.stats) {
     log.write_raw(format_stats(result.stats));
   }

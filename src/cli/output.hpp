@@ -1,6 +1,7 @@
 #pragma once
 
 #include <spindle/log.hpp>
+#include <spindle/output_file.hpp>
 
 #include <functional>
 #include <ostream>
@@ -8,10 +9,10 @@
 
 namespace spindle::cli {
 
-// Write through `fill` to stdout (path empty or "-"), or to `path` via a temporary file renamed
-// into place only after everything was written, so an interrupted or failed run never leaves a
-// partial report behind that looks complete. Throws Fatal when the output cannot be written.
-void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& fill);
+// Where `-o FILE` (empty or "-": stdout) sends the report, opened before any work so that a bad
+// FILE fails in milliseconds (Fatal, exit 3) and never after the walk. See OutputFile for what is
+// done with each kind of FILE.
+OutputFile open_report(const std::string& path, const CancelToken& cancel);
 
 // -q → errors only, default → warnings, -v → info, -vv → debug.
 LogLevel log_level_for(int verbosity);

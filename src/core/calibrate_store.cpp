@@ -1,6 +1,8 @@
 // The calibration store: one "<device key> <r> <s>" line per calibrated device.
 #include <spindle/calibrate.hpp>
 #include <spindle/error.hpp>
+#include <spindle/output_file.hpp>
+#include <spindle/small_file.hpp>
 
 #include <pwd.h>
 #include <unistd.h>
@@ -11,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 namespace spindle {
@@ -19,6 +20,8 @@ namespace spindle {
 namespace {
 
 constexpr int k_max_stored_threads = 1024;
+// A store holds a line per device; anything near this size is not one.
+constexpr std::size_t k_max_store_bytes = 1 << 20;
 
 std::string home_directory() {
   if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
@@ -46,10 +49,16 @@ std::filesystem::path calibration_path() {
 
 Calibration load_calibration(const std::filesystem::path& path, Logger& log) {
   Calibration calibration;
-  std::ifstream in(path);
-  if (!in) {
+  Result<std::string> text = read_small_file(path.string(), k_max_store_bytes);
+  if (!text) {
+    // Missing: nothing calibrated yet. Anything else (a FIFO, /dev/zero behind a symlink, a
+    // huge file, EACCES) is said once and the built-in defaults are used.
+    if (text.error().errnum != ENOENT) {
+      log.warning(escape_for_terminal(path.string()) + ": " + text.error().reason() + "; calibration ignored");
+    }
     return calibration;
   }
+  std::istringstream in(*text);
   std::string line;
   int line_number = 0;
   while (std::getline(in, line)) {
@@ -80,12 +89,20 @@ Calibration load_calibration(const std::filesystem::path& path, Logger& log) {
   return calibration;
 }
 
-void save_calibration(const Calibration& calibration, const std::filesystem::path& path) {
+OutputFile open_calibration_store(const std::filesystem::path& path) {
   std::error_code error;
   std::filesystem::create_directories(path.parent_path(), error);
   if (error) {
     fail(path.parent_path(), "mkdir", error.value());
   }
+  // As every file spindle writes: an exclusive temporary renamed over the store (a concurrent
+  // `spindle group` reads the old file or the new one, never half of one), a symlinked store
+  // (stow) written through, its mode kept; a store that is not a regular file is refused rather
+  // than written into.
+  return OutputFile::open(path.string(), OutputFile::Options{.regular_only = true});
+}
+
+void save_calibration(const Calibration& calibration, OutputFile& store) {
   // Sorted, so the file is stable under rewrites and diffs well.
   std::vector<std::pair<std::string, ThreadCounts>> entries(calibration.best_threads.begin(),
                                                             calibration.best_threads.end());
@@ -96,29 +113,12 @@ void save_calibration(const Calibration& calibration, const std::filesystem::pat
   for (const auto& [key, threads] : entries) {
     text += key + " " + std::to_string(threads.small) + " " + std::to_string(threads.large) + "\n";
   }
+  store.commit([&](std::ostream& out) { out << text; });
+}
 
-  // A reader (a concurrent `spindle group`) sees the old file or the new one, never half of one.
-  std::string temp = path.string() + ".tmp." + std::to_string(getpid());
-  std::FILE* file = std::fopen(temp.c_str(), "w");
-  if (file == nullptr) {
-    fail(temp, "open", errno);
-  }
-  bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size() && std::fflush(file) == 0 &&
-                 fsync(fileno(file)) == 0;
-  int write_errno = errno;
-  if (std::fclose(file) != 0 && written) {
-    written = false;
-    write_errno = errno;
-  }
-  if (!written) {
-    std::remove(temp.c_str());
-    fail(temp, "write", write_errno);
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    int rename_errno = errno;
-    std::remove(temp.c_str());
-    fail(path, "rename", rename_errno);
-  }
+void save_calibration(const Calibration& calibration, const std::filesystem::path& path) {
+  OutputFile store = open_calibration_store(path);
+  save_calibration(calibration, store);
 }
 
 }  // namespace spindle

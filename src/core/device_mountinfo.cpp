@@ -1,9 +1,10 @@
 #include "device_mountinfo.hpp"
 
+#include <spindle/small_file.hpp>
+
 #include <sys/sysmacros.h>
 
 #include <algorithm>
-#include <fstream>
 #include <iterator>
 #include <sstream>
 
@@ -81,10 +82,10 @@ std::string unescape_mountinfo(std::string_view field) {
 }
 
 std::vector<MountEntry> read_mountinfo() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_mountinfo(text.str());
+  // Bounded as every file that is not user data (read_small_file): a mount table is ~150 bytes
+  // a mount, so 64 MiB is hundreds of thousands of mounts. An unreadable one reads as no mounts.
+  Result<std::string> text = read_small_file("/proc/self/mountinfo", 64 << 20);
+  return parse_mountinfo(text ? *text : std::string());
 }
 
 std::vector<MountEntry> parse_mountinfo(std::string_view text) {

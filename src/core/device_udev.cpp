@@ -4,6 +4,8 @@
 #include "device_classify.hpp"
 #include "device_mountinfo.hpp"
 
+#include <spindle/small_file.hpp>
+
 #include <libudev.h>
 
 #include <fcntl.h>
@@ -11,7 +13,6 @@
 #include <sys/sysmacros.h>
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 namespace spindle {
@@ -24,11 +25,11 @@ bool equals(const char* value, std::string_view expected) {
   return value != nullptr && expected == value;
 }
 
+// A sysfs attribute: one short line. Read as every non-data file is (read_small_file); an
+// unreadable one reads as empty, which callers treat as unknown.
 std::string read_text_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  Result<std::string> text = read_small_file(path, 64 * 1024);
+  return text ? std::move(text).value() : std::string();
 }
 
 std::string trimmed(const char* value) {

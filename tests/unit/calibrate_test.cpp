@@ -5,8 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <future>
+#include <iterator>
 #include <optional>
 
 namespace spindle {
@@ -133,6 +137,120 @@ TEST(CalibrationStoreTest, SaveFailsLoudly) {
   Calibration calibration;
   calibration.best_threads["x"] = ThreadCounts{1, 1};
   EXPECT_THROW(save_calibration(calibration, "/proc/spindle-cannot-write/calibration"), Fatal);
+}
+
+// What a Logger wrote, for tests that check a warning.
+class CapturedLog {
+ public:
+  CapturedLog() : m_sink(std::tmpfile()), m_log(m_sink, LogLevel::warning) {}
+  ~CapturedLog() { std::fclose(m_sink); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+  Logger& log() { return m_log; }
+  std::string text() {
+    std::fflush(m_sink);
+    std::rewind(m_sink);
+    std::string out;
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, m_sink)) {
+      out.append(buffer, n);
+    }
+    return out;
+  }
+
+ private:
+  std::FILE* m_sink;
+  Logger m_log;
+};
+
+std::size_t count(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// A FIFO at the store's path used to hang every run in open(); /dev/zero behind a symlink used
+// to be read until memory ran out. Both are ignored with one warning naming the store.
+TEST(CalibrationStoreTest, FifoOrDeviceStoreIgnoredWithOneWarning) {
+  TempDir dir;
+  fs::path fifo = dir.path() / "fifo-calibration";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+  fs::path zero = dir.path() / "zero-calibration";
+  fs::create_symlink("/dev/zero", zero);
+  for (const fs::path& path : {fifo, zero}) {
+    CapturedLog captured;
+    std::future<Calibration> loaded =
+        std::async(std::launch::async, [&] { return load_calibration(path, captured.log()); });
+    ASSERT_EQ(loaded.wait_for(std::chrono::seconds(60)), std::future_status::ready) << path << " hung the load";
+    EXPECT_TRUE(loaded.get().best_threads.empty());
+    std::string text = captured.text();
+    EXPECT_EQ(count(text, path.string()), 1u) << text;
+    EXPECT_NE(text.find("not a regular file"), std::string::npos) << text;
+  }
+}
+
+TEST(CalibrationStoreTest, OversizedStoreIgnoredWithAWarning) {
+  TempDir dir;
+  fs::path path = dir.path() / "calibration";
+  write_file(path, (1 << 20) + 1);
+  CapturedLog captured;
+  EXPECT_TRUE(load_calibration(path, captured.log()).best_threads.empty());
+  EXPECT_NE(captured.text().find("too large"), std::string::npos) << captured.text();
+}
+
+// Dotfiles managed by stow are symlinks into a repository: read through, written through (the
+// symlink stays, its target gets the new store with its mode kept).
+TEST(CalibrationStoreTest, SymlinkedStoreReadAndWrittenThrough) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "dotfiles" / "spindle");
+  fs::create_directories(dir.path() / "config" / "spindle");
+  fs::path real = dir.path() / "dotfiles" / "spindle" / "calibration";
+  std::ofstream(real) << "block:8:0 4 2\n";
+  ASSERT_EQ(chmod(real.c_str(), 0600), 0);
+  fs::path link = dir.path() / "config" / "spindle" / "calibration";
+  fs::create_symlink(real, link);
+  Logger log(stderr, LogLevel::error);
+  Calibration calibration = load_calibration(link, log);
+  ASSERT_EQ(calibration.best_threads.at("block:8:0"), (ThreadCounts{4, 2}));
+  calibration.best_threads["block:8:16"] = ThreadCounts{1, 1};
+  save_calibration(calibration, link);
+  EXPECT_TRUE(fs::is_symlink(link));
+  struct stat st {};
+  ASSERT_EQ(stat(real.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(load_calibration(real, log).best_threads, calibration.best_threads);
+}
+
+// The old temporary was `<store>.tmp.<pid>`, opened without O_EXCL: a symlink planted there
+// (the pid of a run is easy to guess) made the save write through it.
+TEST(CalibrationStoreTest, SaveNeverWritesThroughAPlantedTemporaryName) {
+  TempDir dir;
+  fs::path victim = dir.path() / "victim";
+  std::ofstream(victim) << "precious";
+  fs::create_directories(dir.path() / "spindle");
+  fs::path path = dir.path() / "spindle" / "calibration";
+  fs::create_symlink(victim, path.string() + ".tmp." + std::to_string(getpid()));
+  Calibration calibration;
+  calibration.best_threads["x"] = ThreadCounts{1, 1};
+  save_calibration(calibration, path);
+  std::ifstream in(victim);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "precious");
+  EXPECT_FALSE(fs::is_symlink(path));
+  Logger log(stderr, LogLevel::error);
+  EXPECT_EQ(load_calibration(path, log).best_threads, calibration.best_threads);
+}
+
+TEST(CalibrationStoreTest, StoreThatIsNotARegularFileIsNotWritten) {
+  TempDir dir;
+  fs::path path = dir.path() / "calibration";
+  ASSERT_EQ(mkfifo(path.c_str(), 0644), 0);
+  Calibration calibration;
+  calibration.best_threads["x"] = ThreadCounts{1, 1};
+  EXPECT_THROW(save_calibration(calibration, path), Fatal);
+  EXPECT_TRUE(fs::is_fifo(path));
 }
 
 CalibrationPoint point(int threads, std::uint64_t files, std::uint64_t bytes, double seconds) {
