@@ -88,7 +88,11 @@ void add_report_flags(CLI::App& app, Config& config) {
       ->type_name("FORMAT")
       ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case).description(""));
   app.add_option("-o,--output", config.output_path,
-                 "Write the report to FILE (replaced atomically when complete) instead of stdout")
+                 "Write the report to FILE instead of stdout, as a shell redirect would but atomically where "
+                 "possible: a regular file (or a symlink's target) is replaced when the report is complete, keeping "
+                 "its mode and owner; a hard-linked file is rewritten in place; a device or FIFO is written, never "
+                 "replaced. FILE is checked before the walk and left as it was when the run is interrupted or no "
+                 "PATH could be read")
       ->type_name("FILE");
   app.add_flag("--stats", config.stats,
                "Print statistics (per stage and per device pool) to stderr, and into the JSON report");

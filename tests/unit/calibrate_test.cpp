@@ -1,3 +1,5 @@
+#include "fakes/watchdog.hpp"
+
 #include <spindle/calibrate.hpp>
 
 #include <gtest/gtest.h>
@@ -9,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <future>
 #include <iterator>
 #include <optional>
 
@@ -181,10 +182,9 @@ TEST(CalibrationStoreTest, FifoOrDeviceStoreIgnoredWithOneWarning) {
   fs::create_symlink("/dev/zero", zero);
   for (const fs::path& path : {fifo, zero}) {
     CapturedLog captured;
-    std::future<Calibration> loaded =
-        std::async(std::launch::async, [&] { return load_calibration(path, captured.log()); });
-    ASSERT_EQ(loaded.wait_for(std::chrono::seconds(60)), std::future_status::ready) << path << " hung the load";
-    EXPECT_TRUE(loaded.get().best_threads.empty());
+    Calibration loaded = fakes::within(std::chrono::seconds(60), "loading " + path.string(),
+                                       [&] { return load_calibration(path, captured.log()); });
+    EXPECT_TRUE(loaded.best_threads.empty());
     std::string text = captured.text();
     EXPECT_EQ(count(text, path.string()), 1u) << text;
     EXPECT_NE(text.find("not a regular file"), std::string::npos) << text;

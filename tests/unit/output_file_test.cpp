@@ -1,6 +1,7 @@
 // AtomicFile (exclusive temporaries, never following a planted name) and OutputFile (`> FILE`
 // semantics: what is replaced, what is written through, what is never touched).
 #include "fakes/temp_tree.hpp"
+#include "fakes/watchdog.hpp"
 
 #include <spindle/atomic_file.hpp>
 #include <spindle/output_file.hpp>
@@ -17,7 +18,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <future>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -280,13 +280,17 @@ TEST(OutputFileTest, FifoWrittenDirectlyAndStaysAFifo) {
   TempTree tree;
   std::string fifo = tree.fifo("fifo");
   // Whether the reader opens before open() or only during commit(), the report reaches it.
-  std::future<std::string> reader = std::async(std::launch::async, [&] { return read_all(fifo); });
-  CancelToken cancel;
-  OutputFile output = OutputFile::open(fifo, OutputFile::Options{.cancel = &cancel});
-  EXPECT_EQ(output.kind(), OutputKind::direct);
-  ASSERT_TRUE(commit_text(output, "through the pipe"));
-  ASSERT_EQ(reader.wait_for(std::chrono::seconds(60)), std::future_status::ready) << "reader never got EOF";
-  EXPECT_EQ(reader.get(), "through the pipe");
+  std::string received;
+  std::thread reader([&] { received = read_all(fifo); });
+  bool committed = fakes::within(std::chrono::seconds(60), "writing to a FIFO with a reader", [&] {
+    CancelToken cancel;
+    OutputFile output = OutputFile::open(fifo, OutputFile::Options{.cancel = &cancel});
+    EXPECT_EQ(output.kind(), OutputKind::direct);
+    return commit_text(output, "through the pipe");
+  });
+  reader.join();  // the writer has closed: the reader has its EOF
+  EXPECT_TRUE(committed);
+  EXPECT_EQ(received, "through the pipe");
   EXPECT_TRUE(S_ISFIFO(lstat_of(fifo).st_mode));
 }
 
@@ -294,15 +298,13 @@ TEST(OutputFileTest, FifoWrittenDirectlyAndStaysAFifo) {
 TEST(OutputFileTest, FifoWithoutReaderDoesNotBlockAndWaitIsCancellable) {
   TempTree tree;
   std::string fifo = tree.fifo("fifo");
-  CancelToken cancel;
-  std::future<bool> done = std::async(std::launch::async, [&] {
+  bool committed = fakes::within(std::chrono::seconds(60), "a FIFO output without a reader", [&] {
+    CancelToken cancel;
     OutputFile output = OutputFile::open(fifo, OutputFile::Options{.cancel = &cancel});
     cancel.cancel();  // nobody will ever read
     return commit_text(output, "never read");
   });
-  ASSERT_EQ(done.wait_for(std::chrono::seconds(60)), std::future_status::ready)
-      << "open or commit blocked on a FIFO without a reader";
-  EXPECT_FALSE(done.get());
+  EXPECT_FALSE(committed);
   EXPECT_TRUE(S_ISFIFO(lstat_of(fifo).st_mode));
 }
 

@@ -1,12 +1,12 @@
 // read_small_file: files spindle reads that are not user data never hang it or fill its memory.
 #include "fakes/temp_tree.hpp"
+#include "fakes/watchdog.hpp"
 
 #include <spindle/small_file.hpp>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <future>
 #include <string>
 
 namespace spindle {
