@@ -34,7 +34,8 @@ int run(Context& context) {
     log.error("interrupted: no report written");
     return k_exit_interrupted;
   }
-  if (nothing_walked(result) && output.kind() != OutputKind::standard_output) {
+  // A file keeps its last good report; a FIFO or device still gets this one (a reader waits).
+  if (nothing_walked(result) && (output.kind() == OutputKind::replace || output.kind() == OutputKind::in_place)) {
     log.error("no PATH could be read: nothing written to " + escape_for_terminal(output.name()));
     return k_exit_file_errors;
   }

@@ -102,19 +102,25 @@ class RegularFiles(unittest.TestCase):
         self.assertEqual(read(other), expected_report(tree))
 
     def test_dev_stdout_is_the_standard_output(self):
+        # /dev/stdout is a symlink to the magic link /proc/self/fd/1. The test makes its own such
+        # symlink in a temp dir: a spindle that replaced symlinks would otherwise replace the
+        # machine's /dev/stdout (spindle 0.1.0 did).
         tree = small_tree(self)
-        proc = run(["group", "-o", "/dev/stdout", tree.root])  # stdout is a pipe here
+        out = Tree(self)
+        stdout_link = out.symlink("/proc/self/fd/1", "stdout")
+        proc = run(["group", "-o", stdout_link, tree.root])  # stdout is a pipe here
         self.assertEqual(proc.returncode, 0, describe(proc))
         self.assertEqual(proc.stdout, expected_report(tree))
-        out = Tree(self)
+        self.assertTrue(os.path.islink(stdout_link), "the symlink was replaced")
         target = out.write("captured.txt", b"")
         inode = os.lstat(target).st_ino
         with open(target, "wb") as f:
-            proc = subprocess.run([spindle_binary(), "group", "-o", "/dev/stdout", tree.root], stdout=f,
+            proc = subprocess.run([spindle_binary(), "group", "-o", stdout_link, tree.root], stdout=f,
                                   stderr=subprocess.PIPE, timeout=TIMEOUT, check=False)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(os.lstat(target).st_ino, inode, "the file behind /dev/stdout was replaced")
+        self.assertEqual(os.lstat(target).st_ino, inode, "the file behind /proc/self/fd/1 was replaced")
         self.assertEqual(read(target), expected_report(tree))
+        self.assertTrue(os.path.islink(stdout_link), "the symlink was replaced")
 
 
 class NotFiles(unittest.TestCase):
@@ -156,6 +162,18 @@ class NotFiles(unittest.TestCase):
         self.assertEqual(proc.returncode, 1, stderr)
         self.assertEqual(reader.data, expected_report(tree))
         self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+
+    def test_fifo_reader_gets_a_report_even_when_no_path_could_be_read(self):
+        # Only a file keeps its last report; a reader waiting on a FIFO must not wait forever.
+        out = Tree(self)
+        fifo = out.mkfifo("pipe")
+        reader = Reader(fifo)
+        reader.start()
+        proc = run(["group", "--format", "json", "-o", fifo, out.path("gone")])
+        reader.join(TIMEOUT)
+        self.assertFalse(reader.is_alive(), "the reader of the FIFO never got EOF")
+        self.assertEqual(proc.returncode, 1, describe(proc))
+        self.assertTrue(reader.data.startswith(b'{"groups":[]'), reader.data[:100])
 
     def test_character_device_stays_a_device(self):
         if not is_root():
