@@ -69,6 +69,30 @@ class RegularFiles(unittest.TestCase):
         self.assertEqual(read(report), expected_report(tree))
         self.assertEqual(os.listdir(out.root), [b"report.txt"], "temporary left behind")
 
+    def test_unprivileged_user_replaces_own_report_and_keeps_others_owner(self):
+        # As a user: a new report and the user's own report are replaced atomically (the
+        # unnamed temporary is linked without CAP_DAC_READ_SEARCH); a report owned by someone
+        # else that the user may write is rewritten in place, as `>` would, so its owner stays.
+        if not is_root():
+            self.skipTest("needs root to run spindle as another user")
+        tree = small_tree(self)
+        tree.open_to_everyone()
+        out = Tree(self)
+        os.chown(out.root, NOBODY_UID, NOBODY_GID)
+        own = out.write("own.txt", b"old")
+        os.chown(own, NOBODY_UID, NOBODY_GID)
+        foreign = out.write("foreign.txt", b"old")
+        os.chmod(foreign, 0o666)
+        foreign_inode = os.lstat(foreign).st_ino
+        for report in (out.path("new.txt"), own, foreign):
+            proc = run(["group", "-o", report, tree.root], user=(NOBODY_UID, NOBODY_GID))
+            self.assertEqual(proc.returncode, 0, describe(proc))
+            self.assertEqual(read(report), expected_report(tree))
+        st = os.lstat(foreign)
+        self.assertEqual((st.st_uid, st.st_ino, stat.S_IMODE(st.st_mode)), (0, foreign_inode, 0o666))
+        self.assertEqual(os.lstat(own).st_uid, NOBODY_UID)
+        self.assertEqual(sorted(os.listdir(out.root)), [b"foreign.txt", b"new.txt", b"own.txt"])
+
     def test_new_report_gets_mode_0666_minus_umask(self):
         tree = small_tree(self)
         out = Tree(self)
