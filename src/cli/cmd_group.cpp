@@ -21,6 +21,13 @@ namespace {
 int run(Context& context) {
   const Config& config = context.config;
   Logger log(stderr, log_level_for(config.verbosity));
+  // A usage error before any work (the walk would report it as a file error, exit 1).
+  for (const std::string& path : config.paths) {
+    if (path.empty()) {
+      log.error("'': empty path (name a file or directory; '.' is the current directory)");
+      return k_exit_usage;
+    }
+  }
   std::unique_ptr<DeviceProbe> probe = make_system_probe();
 
   GroupResult result = run_group(config, log, context.cancel, *probe);
