@@ -467,12 +467,15 @@ TEST_F(WalkTest, KernelInterfaceFilesAreSkippedAsUnreliableNotListed) {
 
 TEST_F(WalkTest, LowDescriptorLimitCompletesWithoutErrors) {
   // 32 walk threads want 32 directories open at once; the soft limit leaves room for a few.
-  for (int d = 0; d < 60; ++d) {
+  for (int d = 0; d < 60; ++d) {  // directories big enough that many threads hold one at once
     m_tree.write("d" + std::to_string(d) + "/sub/f", "f");
+    for (int f = 0; f < 20; ++f) {
+      m_tree.write("d" + std::to_string(d) + "/f" + std::to_string(f), "f");
+    }
   }
   m_config.threads.rules = parse_threads_argument("main:32");
   Paths unlimited = walk_paths();
-  ASSERT_EQ(unlimited.size(), 60u);
+  ASSERT_EQ(unlimited.size(), 60u * 21);
   struct rlimit saved {};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
   // Open now: count them as descriptors_available does, then allow one more (one walk thread).
