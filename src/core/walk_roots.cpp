@@ -1,5 +1,6 @@
 #include "walk_roots.hpp"
 
+#include <spindle/log.hpp>
 #include <spindle/long_path.hpp>
 
 #include <fcntl.h>
@@ -60,8 +61,20 @@ std::vector<DirId> climb(int fd, DirId self, std::map<DirId, DirId>& parent_of) 
 }
 
 // Fills kind, st, dir, name, is_symlink and above of a root whose path is set.
+// Nothing of the walk holds a descriptor yet: EMFILE here means none can be had at all, a
+// failure of the run, not of the PATH.
+void fail_without_descriptors(const Root& root) {
+  if (errno == EMFILE || errno == ENFILE) {
+    throw Fatal(escape_for_terminal(root.path) +
+                ": no file descriptor left to open it (raise the limit, e.g. `ulimit -n 1024`)");
+  }
+}
+
 void resolve(Root& root, std::map<DirId, DirId>& parent_of) {
   int fd = open_long_path(root.path.c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) {
+    fail_without_descriptors(root);
+  }
   if (fd < 0 || ::fstat(fd, &root.st) != 0) {
     root.error = FileError{root.path, errno, "stat", ""};
     if (fd >= 0) {
@@ -83,6 +96,9 @@ void resolve(Root& root, std::map<DirId, DirId>& parent_of) {
   const std::string parent = slash == std::string::npos ? "." : root.path.substr(0, slash == 0 ? 1 : slash);
   root.name = root.path.substr(slash == std::string::npos ? 0 : slash + 1);
   int dir_fd = open_long_path(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    fail_without_descriptors(root);
+  }
   struct stat dir_st {};
   struct stat entry_st {};
   if (dir_fd < 0 || ::fstat(dir_fd, &dir_st) != 0 ||
