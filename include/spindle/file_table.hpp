@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,11 +24,20 @@ struct FileEntry {
   std::uint64_t dev = 0;  // st_dev
   std::int64_t mtime_ns = 0;
   std::uint64_t name_offset : 40 = 0;  // set by the table
-  std::uint64_t name_length : 24 = 0;  // set by the table
-  DirIndex dir = 0;                    // set by the table
-  std::uint32_t nlink : 31 = 1;
-  // Reached through a symlink to a file (--follow-links): an alias of its target, never a copy.
-  std::uint32_t via_symlink : 1 = 0;
+  std::uint64_t name_length : 16 = 0;  // set by the table (one name: the table refuses k_max_name)
+  // Reached through a symlink to a file (--follow-links, or a PATH that is a symlink): an alias
+  // of its target, never a copy.
+  std::uint64_t via_symlink : 1 = 0;
+  DirIndex dir = 0;  // set by the table
+  // st_nlink, saturated at k_max_nlink (tells one name from many; nothing needs the exact count).
+  std::uint32_t nlink : 12 = 1;
+  // Index in config.paths of the PATH the file was reached from (the first PATH that contains
+  // it; see walk.hpp).
+  std::uint32_t root : 20 = 0;
+
+  static constexpr std::uint32_t k_max_nlink = (1u << 12) - 1;
+  static constexpr std::uint32_t k_max_root = (1u << 20) - 1;
+  static constexpr std::size_t k_max_name = (std::size_t{1} << 16) - 1;
 };
 
 // All files of a run. A path is stored as a directory prefix, once per directory, and the file's

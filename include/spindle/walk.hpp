@@ -16,14 +16,20 @@ struct WalkResult {
   FileTable files;  // regular files that pass the filters, each path once
   std::vector<FileError> errors;
   std::uint64_t directories = 0;
-  std::uint64_t skipped_special = 0;  // FIFOs, sockets, device nodes: never opened
+  std::uint64_t skipped_special = 0;     // FIFOs, sockets, device nodes: never opened
+  std::uint64_t skipped_unreliable = 0;  // files on kernel interface file systems (/sys, /proc)
 };
 
-// Walk config.paths recursively in parallel with raw syscalls (openat/getdents64/fstatat).
+// Walk config.paths recursively in parallel with raw syscalls (open/getdents64/fstatat).
 // Symlinks are followed only with config.follow_links (a command-line path that is a symlink is
-// always followed, as `find -H` does); directory loops are reported once as errors. Filters
-// (hidden, --name, --exclude, sizes, empty files) are applied here. File order in the result is
-// unspecified; callers sort. `progress`, if given, counts the files found.
+// always followed, as `find -H` does; a file so named is marked via_symlink, an alias of its
+// target); directory loops are reported once as errors. Filters (hidden, --name, --exclude,
+// sizes, empty files) are applied here. Paths keep the PATH's spelling (runs of '/' collapsed).
+// A file reachable from several PATHs is listed once, under the first PATH (in order) whose walk
+// reaches it, and FileEntry::root says which; an empty PATH is a FileError. Depth is unlimited
+// (paths longer than PATH_MAX are opened in steps), and the walk's threads are capped to fit the
+// open-file limit. File order in the result is unspecified; callers sort. `progress`, if given,
+// counts the files found. Throws Fatal only when no descriptor can be had at all.
 WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress = nullptr);
 
 }  // namespace spindle

@@ -25,6 +25,13 @@ bool nothing_walked(const GroupResult& result) {
 int run(Context& context) {
   const Config& config = context.config;
   Logger log(stderr, log_level_for(config.verbosity));
+  // A usage error before any work (the walk would report it as a file error, exit 1).
+  for (const std::string& path : config.paths) {
+    if (path.empty()) {
+      log.error("'': empty path (name a file or directory; '.' is the current directory)");
+      return k_exit_usage;
+    }
+  }
   // Before the walk: a FILE that cannot be written fails now, not after an hour of hashing.
   OutputFile output = open_report(config.output_path, context.cancel);
   std::unique_ptr<DeviceProbe> probe = make_system_probe();

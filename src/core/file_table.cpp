@@ -55,6 +55,9 @@ FileIndex FileTable::add(const FileEntry& entry, DirIndex dir, std::string_view 
   if (m_size >= UINT32_MAX) {
     throw std::length_error("more than 4 billion files");
   }
+  if (name.size() > FileEntry::k_max_name) {
+    throw std::length_error("file name longer than 64 KiB");
+  }
   const std::uint64_t offset = store(name);
   if (m_size == m_entry_chunks.size() * k_entries_per_chunk) {
     m_entry_chunks.emplace_back(static_cast<FileEntry*>(allocate(k_entries_per_chunk * sizeof(FileEntry))));

@@ -36,10 +36,10 @@ std::string directory_entry(std::string_view path) {
   return std::string(resolved) + "/" + std::string(path.substr(slash == std::string::npos ? 0 : slash + 1));
 }
 
-// Keep one entry per listed file. Paths reached through a symlink to a file are aliases, not
-// copies: they go when the inode was also found directly (reporting them would invite deleting
-// the only copy). Without --hard-links one path per inode remains (the smallest); with it every
-// hard link remains, but never the same directory entry twice.
+// Keep one entry per listed file. Paths reached through a symlink to a file (walked with -L, or
+// a PATH that is a symlink) are aliases, not copies: they go when the inode was also found
+// directly, with or without --hard-links (reporting them would invite deleting the only copy). Without --hard-links one
+// path per inode remains (the smallest); with it every hard link remains, but never the same directory entry twice.
 void remove_aliases(FileTable& files, const Config& config) {
   std::vector<FileIndex> order(files.size());
   for (FileIndex i = 0; i < order.size(); ++i) {

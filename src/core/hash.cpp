@@ -1,4 +1,5 @@
 #include <spindle/hash.hpp>
+#include <spindle/long_path.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -38,9 +39,9 @@ Digest hash_bytes(std::span<const std::byte> bytes) {
 
 int open_for_reading(const char* path) {
   const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-  int fd = ::open(path, flags | O_NOATIME);
+  int fd = open_long_path(path, flags | O_NOATIME);  // any depth: the walk has no PATH_MAX
   if (fd < 0 && errno == EPERM) {
-    fd = ::open(path, flags);
+    fd = open_long_path(path, flags);
   }
   return fd;
 }

@@ -1,5 +1,8 @@
 #include "device_mountinfo.hpp"
+#include "walk_roots.hpp"
 
+#include <spindle/fd_budget.hpp>
+#include <spindle/long_path.hpp>
 #include <spindle/pools.hpp>
 #include <spindle/progress.hpp>
 #include <spindle/walk.hpp>
@@ -11,36 +14,56 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 #include <utility>
 
 // The walk is one multi_scope join: every directory is a task that reads its entries with
 // getdents64, stats only what it must relative to the directory fd, and spawns a task per
 // subdirectory. A directory's files are collected by its worker and added to the one shared
 // FileTable in a single locked batch, so the lock is taken once per directory, not per file.
+//
+// Overlapping PATHs (walk_roots.hpp): a file reachable from several PATHs is listed under the
+// first PATH whose walk reaches it. A PATH inside an earlier one is not walked on its own; the
+// earlier walk goes through it (its spelling is the one printed, and --exclude matches it). A
+// walk that meets the directory of an earlier PATH stops there (that PATH walks it). Whatever
+// an earlier walk did not reach (excluded, hidden, another file system with -x) is walked from
+// the later PATH in a next round. Which walk lists what depends only on the PATHs and the tree,
+// never on which thread gets somewhere first.
+//
+// Descriptors: a task holds one, its directory's, and opens it by path (open_long_path, so depth
+// is unlimited) rather than relative to a parent kept open: queued directories hold nothing.
+// The pool is capped so that every thread's descriptors fit under RLIMIT_NOFILE; a directory
+// that still meets EMFILE waits for one and is tried again, never reported unreadable.
 
 namespace spindle {
 
 namespace {
 
-struct DirId {
-  std::uint64_t dev;
-  std::uint64_t ino;
-  // clang-tidy 14 sees a literal 0 in the defaulted <=> and asks for nullptr.
-  // NOLINTNEXTLINE(modernize-use-nullptr)
-  auto operator<=>(const DirId&) const = default;
-};
+// Descriptors a walk thread may hold at once: its directory, and one more while
+// open_long_path steps down a path longer than PATH_MAX.
+constexpr std::size_t k_fds_per_thread = 2;
+// Descriptors left for everything else while the walk runs (logger, libraries, the C runtime).
+constexpr std::size_t k_fd_reserve = 4;
+// Tries for a directory that meets EMFILE while no walk thread holds a descriptor (so nothing
+// of ours will free one); after that the run fails rather than call the directory unreadable.
+constexpr unsigned k_max_fd_waits = 100;
 
 struct DirTask {
   std::string path;
   std::uint64_t root_dev;        // for --one-file-system
   std::vector<DirId> ancestors;  // for loop detection under --follow-links
   std::uint64_t parent_dev;      // st_dev of the directory it was found in (its own for a PATH)
+  std::uint32_t root = 0;        // index of the PATH being walked
+  unsigned fd_waits = 0;         // times it met EMFILE with no descriptor of the walk to wait for
 };
 
 struct WorkerOutput {
@@ -52,20 +75,46 @@ struct WorkerOutput {
   std::vector<DirTask> linked_dirs;  // symlinks to directories, walked after the real tree
   std::uint64_t directories = 0;
   std::uint64_t skipped_special = 0;
+  std::uint64_t skipped_unreliable = 0;
+};
+
+// Counts the directory descriptors the walk holds, so a thread that meets EMFILE knows whether
+// waiting can help.
+class OpenDir {
+ public:
+  OpenDir(int fd, std::atomic<int>& open) : m_fd(fd), m_open(open) { m_open.fetch_add(1); }
+  ~OpenDir() {
+    ::close(m_fd);
+    m_open.fetch_sub(1);
+  }
+  OpenDir(const OpenDir&) = delete;
+  OpenDir& operator=(const OpenDir&) = delete;
+  int fd() const { return m_fd; }
+
+ private:
+  int m_fd;
+  std::atomic<int>& m_open;
 };
 
 class Walker {
  public:
   Walker(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress, std::size_t slots,
-         std::vector<std::uint64_t> kernel_devs)
+         std::vector<std::uint64_t> kernel_devs, const std::vector<Root>& roots)
       : m_config(config),
         m_log(log),
         m_cancel(cancel),
         m_progress(progress),
         m_out(slots),
-        m_kernel_devs(std::move(kernel_devs)) {}
+        m_kernel_devs(std::move(kernel_devs)),
+        m_root_map(roots),
+        m_pending(roots.size(), 0),
+        m_reached(std::make_unique<std::atomic<bool>[]>(roots.size())) {}
 
-  void start(Scope& scope, Worker& worker, const std::string& root);
+  // Before a round (no walk running): the roots that the walks of this round may reach and
+  // then list as their own.
+  void set_pending(const std::vector<std::uint32_t>& pending);
+  bool reached(std::uint32_t root) const { return m_reached[root].load(); }
+  void start(Scope& scope, Worker& worker, const Root& root);
   void walk_dir(Scope& scope, Worker& worker, const DirTask& task);
   // Symlinked directories found so far, sorted by path, removed from the workers' outputs.
   std::vector<DirTask> take_linked_dirs();
@@ -77,7 +126,16 @@ class Walker {
   // --name: applies to files only.
   bool name_wanted(const char* name) const;
   bool size_wanted(std::uint64_t size) const;
-  void add_file(WorkerOutput& out, std::string_view name, const struct stat& st, bool via_symlink) const;
+  void add_file(WorkerOutput& out, std::string_view name, const struct stat& st, bool via_symlink,
+                std::uint32_t root) const;
+  // A regular file on a kernel interface file system (sysfs sizes every attribute 4 KiB and
+  // returns less): counted and named under -v, never listed.
+  bool unreliable_size(WorkerOutput& out, const std::string& path, const struct stat& st) const;
+  // Whether the walk of `root` lists the directory `self`, which is the directory of PATH
+  // `owner` (not `root`): not if that PATH comes first or is walked on its own.
+  bool claim(std::uint32_t owner, std::uint32_t root);
+  // EMFILE/ENFILE on opening `task`'s directory: queue it again once a descriptor may be free.
+  void retry_later(Scope& scope, DirTask task);
   void fail(WorkerOutput& out, std::string path, int errnum, const char* op) const;
   // Moves the batch into the table. `dir` is the batch's directory in the table, added from
   // `prefix` on the first flush of that directory.
@@ -94,6 +152,10 @@ class Walker {
   std::mutex m_visited_mutex;
   std::set<DirId> m_visited;
   std::vector<std::uint64_t> m_kernel_devs;  // sorted st_devs of kernel interface filesystems
+  RootMap m_root_map;
+  std::vector<std::uint8_t> m_pending;             // per root, fixed during a round
+  std::unique_ptr<std::atomic<bool>[]> m_reached;  // per root: a walk of this round reached it
+  std::atomic<int> m_open_dirs{0};
 };
 
 // Filesystems a walk does not enter from another one (a PATH inside one is walked): /proc, /sys
@@ -156,7 +218,8 @@ bool Walker::size_wanted(std::uint64_t size) const {
   return size >= m_config.min_size && (!m_config.max_size || size <= *m_config.max_size);
 }
 
-void Walker::add_file(WorkerOutput& out, std::string_view name, const struct stat& st, bool via_symlink) const {
+void Walker::add_file(WorkerOutput& out, std::string_view name, const struct stat& st, bool via_symlink,
+                      std::uint32_t root) const {
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (!size_wanted(size)) {
     return;
@@ -166,8 +229,9 @@ void Walker::add_file(WorkerOutput& out, std::string_view name, const struct sta
   entry.ino = st.st_ino;
   entry.dev = st.st_dev;
   entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  entry.nlink = static_cast<std::uint32_t>(std::min<nlink_t>(st.st_nlink, 0x7fffffff));
+  entry.nlink = static_cast<std::uint32_t>(std::min<nlink_t>(st.st_nlink, FileEntry::k_max_nlink));
   entry.via_symlink = via_symlink ? 1 : 0;
+  entry.root = root;
   entry.name_length = name.size();  // the name's place in batch_names, until flush()
   out.batch_names.append(name);
   out.batch.push_back(entry);
@@ -206,26 +270,60 @@ bool Walker::first_visit(DirId id) {
   return m_visited.insert(id).second;
 }
 
-void Walker::start(Scope& scope, Worker& worker, const std::string& root) {
-  WorkerOutput& out = m_out[worker.slot()];
-  struct stat st {};
-  // Command-line paths are followed even when they are symlinks, as `find -H` does.
-  if (::fstatat(AT_FDCWD, root.c_str(), &st, AT_NO_AUTOMOUNT) != 0) {
-    fail(out, root, errno, "stat");
-    return;
+void Walker::set_pending(const std::vector<std::uint32_t>& pending) {
+  std::fill(m_pending.begin(), m_pending.end(), 0);
+  for (std::uint32_t r : pending) {
+    m_pending[r] = 1;
   }
-  if (S_ISDIR(st.st_mode)) {
-    walk_dir(scope, worker, DirTask{root, st.st_dev, {}, st.st_dev});
-  } else if (S_ISREG(st.st_mode)) {
-    const std::string::size_type name_at = root.rfind('/') == std::string::npos ? 0 : root.rfind('/') + 1;
-    if (name_wanted(root.c_str() + name_at)) {
-      std::optional<DirIndex> dir;
-      add_file(out, std::string_view(root).substr(name_at), st, false);
-      flush(out, std::string_view(root).substr(0, name_at), dir);
+}
+
+bool Walker::claim(std::uint32_t owner, std::uint32_t root) {
+  if (owner < root || m_pending[owner] == 0) {
+    return false;
+  }
+  m_reached[owner].store(true);
+  return true;
+}
+
+bool Walker::unreliable_size(WorkerOutput& out, const std::string& path, const struct stat& st) const {
+  if (!std::binary_search(m_kernel_devs.begin(), m_kernel_devs.end(), static_cast<std::uint64_t>(st.st_dev))) {
+    return false;
+  }
+  ++out.skipped_unreliable;
+  m_log.info(escape_for_terminal(path) + ": skipped: size not reliable (kernel interface file system)");
+  return true;
+}
+
+void Walker::retry_later(Scope& scope, DirTask task) {
+  if (m_open_dirs.load() == 0) {
+    // No descriptor of the walk will be closed: wait for whoever else holds them, a while.
+    if (++task.fd_waits > k_max_fd_waits) {
+      throw Fatal(escape_for_terminal(task.path) +
+                  ": no file descriptor left to open it (raise the limit, e.g. `ulimit -n 1024`)");
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(task.fd_waits));
   } else {
+    std::this_thread::yield();
+  }
+  scope.spawn([this, &scope, sub = std::move(task)](Worker& w) { walk_dir(scope, w, sub); });
+}
+
+void Walker::start(Scope& scope, Worker& worker, const Root& root) {
+  WorkerOutput& out = m_out[worker.slot()];
+  if (root.kind == Root::Kind::directory) {
+    walk_dir(scope, worker, DirTask{root.path, root.st.st_dev, {}, root.st.st_dev, root.index, 0});
+  } else if (root.kind == Root::Kind::file) {
+    const std::string_view path(root.path);
+    const std::size_t name_at = path.size() - root.name.size();
+    if (name_wanted(root.name.c_str()) && !unreliable_size(out, root.path, root.st)) {
+      std::optional<DirIndex> dir;
+      // A PATH that is a symlink to a file is an alias of its target, as a followed link is.
+      add_file(out, root.name, root.st, root.is_symlink, root.index);
+      flush(out, path.substr(0, name_at), dir);
+    }
+  } else if (root.kind == Root::Kind::special) {
     ++out.skipped_special;
-    m_log.info(escape_for_terminal(root) + ": not a regular file or directory, skipped");
+    m_log.info(escape_for_terminal(root.path) + ": not a regular file or directory, skipped");
   }
 }
 
@@ -234,40 +332,51 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
   if (m_cancel.cancelled()) {
     return;
   }
-  int fd = ::open(task.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    fail(out, task.path, errno, "opendir");
+  const int opened = open_long_path(task.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+  if (opened < 0) {
+    if (errno == EMFILE || errno == ENFILE) {
+      retry_later(scope, task);
+    } else {
+      fail(out, task.path, errno, "opendir");
+    }
     return;
   }
+  const OpenDir open_dir(opened, m_open_dirs);
+  const int fd = open_dir.fd();
   struct stat dir_st {};
   if (::fstat(fd, &dir_st) != 0) {
     fail(out, task.path, errno, "stat");
-    ::close(fd);
     return;
   }
   // Entering a kernel interface from another filesystem: stop (a PATH inside one is walked).
   if (dir_st.st_dev != task.parent_dev &&
       std::binary_search(m_kernel_devs.begin(), m_kernel_devs.end(), dir_st.st_dev)) {
     m_log.info(escape_for_terminal(task.path) + ": a kernel interface filesystem (name it to walk it), skipped");
-    ::close(fd);
     return;
   }
-  DirId self{dir_st.st_dev, dir_st.st_ino};
+  const DirId self = id_of(dir_st);
   for (const DirId& ancestor : task.ancestors) {
     if (ancestor == self) {
       FileError error{task.path, ELOOP, "loop", "directory contains itself through a symbolic link"};
       m_log.file_error(error);
       out.errors.push_back(std::move(error));
-      ::close(fd);
+      return;
+    }
+  }
+  // The directory of another PATH: walked here only if that PATH comes later and waits for this
+  // walk to reach it.
+  if (std::optional<std::uint32_t> owner = m_root_map.directory_root(self); owner && *owner != task.root) {
+    if (!claim(*owner, task.root)) {
       return;
     }
   }
   // A directory reached twice (overlapping arguments, or a symlink to a directory already walked)
   // is walked once, so a file is never listed twice under the same name.
   if (!first_visit(self)) {
-    ::close(fd);
     return;
   }
+  // File PATHs whose entries are in this directory (usually none).
+  const std::span<const RootMap::NamedFile> named_here = m_root_map.files_in(self);
   ++out.directories;
 
   std::vector<DirId> ancestors;
@@ -310,7 +419,7 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
         continue;
       }
       if (type == DT_DIR && !m_config.one_file_system && !m_config.follow_links) {
-        scope.spawn([this, &scope, sub = DirTask{path, task.root_dev, {}, dir_st.st_dev}](Worker& w) {
+        scope.spawn([this, &scope, sub = DirTask{path, task.root_dev, {}, dir_st.st_dev, task.root, 0}](Worker& w) {
           walk_dir(scope, w, sub);
         });
         continue;
@@ -340,15 +449,19 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
           continue;
         }
         if (type == DT_LNK) {
-          out.linked_dirs.push_back(DirTask{path, task.root_dev, ancestors, dir_st.st_dev});
+          out.linked_dirs.push_back(DirTask{path, task.root_dev, ancestors, dir_st.st_dev, task.root, 0});
           continue;
         }
-        scope.spawn([this, &scope, sub = DirTask{path, task.root_dev, ancestors, dir_st.st_dev}](Worker& w) {
-          walk_dir(scope, w, sub);
-        });
+        scope.spawn([this, &scope, sub = DirTask{path, task.root_dev, ancestors, dir_st.st_dev, task.root, 0}](
+                        Worker& w) { walk_dir(scope, w, sub); });
       } else if (S_ISREG(st.st_mode)) {
-        if (name_wanted(name)) {
-          add_file(out, name, st, type == DT_LNK);
+        auto named = std::find_if(named_here.begin(), named_here.end(),
+                                  [&](const RootMap::NamedFile& file) { return file.name == name; });
+        if (named != named_here.end() && named->root != task.root && !claim(named->root, task.root)) {
+          continue;  // a file PATH that lists itself
+        }
+        if (name_wanted(name) && !unreliable_size(out, path, st)) {
+          add_file(out, name, st, type == DT_LNK, task.root);
           if (out.batch.size() >= 4096) {  // a huge directory is added in bounded batches
             flush(out, prefix, dir);
           }
@@ -358,7 +471,6 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
       }
     }
   }
-  ::close(fd);
   flush(out, prefix, dir);
 }
 
@@ -381,60 +493,77 @@ WalkResult Walker::finish() {
     }
     result.directories += out.directories;
     result.skipped_special += out.skipped_special;
+    result.skipped_unreliable += out.skipped_unreliable;
     out = WorkerOutput{};
   }
   return result;
 }
 
-// "./a//b/" -> "a/b": one spelling per argument, so overlapping arguments name files alike.
-std::string normalize_root(const std::string& path) {
-  std::string out;
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    if (path[i] == '/' && !out.empty() && out.back() == '/') {
-      continue;
-    }
-    out.push_back(path[i]);
-  }
-  while (out.size() > 2 && out.compare(0, 2, "./") == 0) {
-    out.erase(0, 2);
-  }
-  while (out.size() > 1 && out.back() == '/') {
-    out.pop_back();
-  }
-  return out;
-}
-
 }  // namespace
 
-// Directories reached through symlinks (--follow-links) are walked after the real tree, one
-// link at a time in path order: a directory that is reachable both ways is then always listed
-// under its real path, or under the smallest link path, whatever the thread count.
+// One round walks the PATHs that no earlier remaining PATH contains, each in parallel, then the
+// directories reached through symlinks (--follow-links): after the real tree, one link at a time
+// in path order, so a directory that is reachable both ways is always listed under its real
+// path, or under the smallest link path, whatever the thread count. PATHs that the round's walks
+// were left to reach and did not are the next round's.
 WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress) {
-  PoolSet pools({PoolSpec{"main", config.threads.main_threads()}});
-  Walker walker(config, log, cancel, progress, pools.total_threads(), kernel_interface_devs());
-  std::vector<std::string> roots;
-  for (const std::string& path : config.paths) {
-    std::string root = normalize_root(path);
-    if (std::find(roots.begin(), roots.end(), root) == roots.end()) {  // a path named twice is walked once
-      roots.push_back(std::move(root));
+  if (config.paths.size() > FileEntry::k_max_root + std::size_t{1}) {
+    throw Fatal("more than " + std::to_string(FileEntry::k_max_root + 1) + " PATHs");
+  }
+  std::vector<Root> roots = resolve_roots(config.paths);
+  const int wanted = config.threads.main_threads();
+  const int threads = threads_within_descriptor_budget(wanted, k_fds_per_thread, k_fd_reserve);
+  if (threads < wanted) {
+    log.info("walk: " + std::to_string(threads) + " threads instead of " + std::to_string(wanted) +
+             ", to stay within the open-file limit (ulimit -n)");
+  }
+  PoolSet pools({PoolSpec{"main", threads}});
+  Walker walker(config, log, cancel, progress, pools.total_threads(), kernel_interface_devs(), roots);
+  std::vector<FileError> root_errors;
+  std::vector<std::uint32_t> remaining;
+  for (Root& root : roots) {
+    if (root.error) {
+      log.file_error(*root.error);
+      root_errors.push_back(std::move(*root.error));
+    } else if (root.kind != Root::Kind::duplicate) {
+      remaining.push_back(root.index);
     }
   }
-  pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
-    Scope& scope = scopes[0];
-    for (const std::string& root : roots) {
-      scope.spawn([&walker, &scope, &root](Worker& worker) { walker.start(scope, worker, root); });
+  while (!remaining.empty() && !cancel.cancelled()) {
+    const std::vector<std::uint32_t> alone = walked_alone(roots, remaining);
+    std::vector<std::uint32_t> pending;
+    std::set_difference(remaining.begin(), remaining.end(), alone.begin(), alone.end(), std::back_inserter(pending));
+    walker.set_pending(pending);
+    pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+      Scope& scope = scopes[0];
+      for (std::uint32_t r : alone) {
+        scope.spawn([&walker, &scope, &root = roots[r]](Worker& worker) { walker.start(scope, worker, root); });
+      }
+    });
+    for (std::vector<DirTask> links = walker.take_linked_dirs(); !links.empty() && !cancel.cancelled();
+         links = walker.take_linked_dirs()) {
+      for (const DirTask& link : links) {
+        pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+          Scope& scope = scopes[0];
+          scope.spawn([&walker, &scope, &link](Worker& worker) { walker.walk_dir(scope, worker, link); });
+        });
+      }
     }
-  });
-  for (std::vector<DirTask> links = walker.take_linked_dirs(); !links.empty() && !cancel.cancelled();
-       links = walker.take_linked_dirs()) {
-    for (const DirTask& link : links) {
-      pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
-        Scope& scope = scopes[0];
-        scope.spawn([&walker, &scope, &link](Worker& worker) { walker.walk_dir(scope, worker, link); });
-      });
+    remaining.clear();
+    for (std::uint32_t r : pending) {
+      if (!walker.reached(r)) {
+        remaining.push_back(r);
+      }
     }
   }
-  return walker.finish();
+  WalkResult result = walker.finish();
+  result.errors.insert(result.errors.begin(), std::make_move_iterator(root_errors.begin()),
+                       std::make_move_iterator(root_errors.end()));
+  if (result.skipped_unreliable > 0) {
+    log.warning(std::to_string(result.skipped_unreliable) +
+                " files on kernel interface file systems (/sys, /proc) skipped: size not reliable (-v names them)");
+  }
+  return result;
 }
 
 }  // namespace spindle

@@ -343,6 +343,22 @@ TEST_F(RunGroupTest, SymlinkToAFileIsNeverItsDuplicate) {
   EXPECT_EQ(groups(run()), (std::vector<Group>{{"copy", "real"}}));
 }
 
+TEST_F(RunGroupTest, SymlinkNamedAsAPathIsNeverACopyOfItsTarget) {
+  // Followed because it is a PATH (as find -H), it is still an alias: with or without -H,
+  // whichever comes first, and without -L.
+  m_tree.write("data/real", pattern(5000, 12));
+  m_tree.symlink("real", "data/link");
+  for (bool hard_links : {false, true}) {
+    m_config.hard_links = hard_links;
+    m_config.paths = {m_tree.path("data/link"), m_tree.path("data")};
+    EXPECT_TRUE(run().groups.empty()) << "hard_links " << hard_links;
+    m_config.paths = {m_tree.path("data"), m_tree.path("data/link")};
+    EXPECT_TRUE(run().groups.empty()) << "hard_links " << hard_links;
+    m_config.paths = {m_tree.path("data/link"), m_tree.path("data/real")};
+    EXPECT_TRUE(run().groups.empty()) << "hard_links " << hard_links;
+  }
+}
+
 TEST_F(RunGroupTest, FileNamedTwiceIsNotItsOwnDuplicate) {
   m_tree.write("data/f", pattern(5000, 10));
   m_config.paths = {m_tree.path("data/f"), m_tree.path("data/f"), m_tree.path("data")};

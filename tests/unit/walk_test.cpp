@@ -1,16 +1,19 @@
 #include "fakes/temp_tree.hpp"
 
 #include <spindle/pools.hpp>
+#include <spindle/threads_spec.hpp>
 #include <spindle/walk.hpp>
 
 #include <climits>
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -216,8 +219,7 @@ TEST_F(WalkTest, SymlinkLoopIsOneLoopErrorAndTheWalkEnds) {
 
 TEST_F(WalkTest, UnreadableDirectoryIsAnOpendirErrorAndTheRestIsWalked) {
   if (::geteuid() == 0) {
-    GTEST_SKIP() << "root opens directories whatever their mode; "
-                    "OverlongDirectoryPathIsAnOpendirError covers the error path as root";
+    GTEST_SKIP() << "root opens directories whatever their mode";
   }
   m_tree.write("ok/f", "f");
   m_tree.write("locked/g", "g");
@@ -230,29 +232,37 @@ TEST_F(WalkTest, UnreadableDirectoryIsAnOpendirErrorAndTheRestIsWalked) {
   EXPECT_EQ(result.errors[0].errnum, EACCES);
 }
 
-TEST_F(WalkTest, OverlongDirectoryPathIsAnOpendirErrorAndTheRestIsWalked) {
-  // A directory whose path is longer than PATH_MAX cannot be opened by path, even by root:
-  // build one with mkdirat (relative to the parent's fd) and expect one ENAMETOOLONG error.
+TEST_F(WalkTest, DirectoriesDeeperThanPathMaxAreWalkedAndListedWhole) {
+  // A path longer than PATH_MAX cannot be opened by path in one call, even by root: build the
+  // tree with mkdirat (relative to the parent's fd) and expect every file, with its whole path.
   m_tree.write("shallow", "s");
-  const std::string component(250, 'n');
-  std::string path = m_tree.root();
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const std::string component(200, 'n');
+  std::string relative;
+  int fd = ::open(m_tree.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
-  while (path.size() < PATH_MAX + 300) {
+  for (int level = 0; level < 40; ++level) {
     ASSERT_EQ(::mkdirat(fd, component.c_str(), 0755), 0);
     int child = ::openat(fd, component.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ::close(fd);
     ASSERT_GE(child, 0);
     fd = child;
-    path += "/" + component;
+    relative += component + "/";
+  }
+  for (const char* name : {"dup1", "dup2"}) {
+    int file = ::openat(fd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    ASSERT_GE(file, 0);
+    ASSERT_EQ(::write(file, "deep", 4), 4);
+    ::close(file);
   }
   ::close(fd);
+  ASSERT_GT(m_tree.path(relative).size(), static_cast<std::size_t>(PATH_MAX));
   WalkResult result = run();
-  EXPECT_EQ(relative_paths(result), (Paths{"shallow"}));
-  ASSERT_EQ(result.errors.size(), 1u);
-  EXPECT_EQ(result.errors[0].op, "opendir");
-  EXPECT_EQ(result.errors[0].errnum, ENAMETOOLONG);
-  EXPECT_GE(result.errors[0].path.size(), static_cast<std::size_t>(PATH_MAX));
+  EXPECT_EQ(relative_paths(result), (Paths{"shallow", relative + "dup1", relative + "dup2"}));
+  EXPECT_TRUE(result.errors.empty()) << result.errors[0].path.size() << " " << result.errors[0].reason();
+  EXPECT_EQ(result.directories, 41u);
+  // A deep PATH is walked too.
+  m_config.paths = {m_tree.path(relative.substr(0, relative.size() - 1))};
+  EXPECT_EQ(walk_paths(), (Paths{relative + "dup1", relative + "dup2"}));
 }
 
 TEST_F(WalkTest, FifosAreCountedAndNeverListed) {
@@ -321,6 +331,164 @@ TEST_F(WalkTest, NestedRootsListEachFileOnce) {
     names.insert(path.substr(path.rfind('/') + 1));
   }
   EXPECT_EQ(names, (std::multiset<std::string>{"a", "b", "c"}));
+}
+
+// Overlapping PATHs: a file reachable from several is listed under the first PATH whose walk
+// reaches it, whatever the thread count. One thread runs tasks in the order spawned, which made
+// the old walk list a later PATH's spelling every time; 16 threads race.
+class WalkOverlapTest : public WalkTest {
+ protected:
+  // path -> root index, for every file of a walk.
+  std::map<std::string, std::uint32_t> listed() {
+    WalkResult result = run();
+    EXPECT_TRUE(result.errors.empty());
+    std::map<std::string, std::uint32_t> out;
+    for (FileIndex i = 0; i < result.files.size(); ++i) {
+      EXPECT_TRUE(out.emplace(result.files.path(i), result.files[i].root).second) << result.files.path(i);
+    }
+    return out;
+  }
+  // The same listing at 1 and 16 threads, several times.
+  std::map<std::string, std::uint32_t> listed_every_time() {
+    m_config.threads.rules = parse_threads_argument("main:1");
+    const std::map<std::string, std::uint32_t> first = listed();
+    for (const char* threads : {"main:16", "main:1", "main:16", "main:16", "main:2"}) {
+      m_config.threads.rules = parse_threads_argument(threads);
+      EXPECT_EQ(listed(), first) << "with " << threads;
+    }
+    return first;
+  }
+};
+
+TEST_F(WalkOverlapTest, PathInsideAnEarlierPathIsListedUnderTheEarlierOne) {
+  m_tree.write("d/a/top", "t");
+  m_tree.write("d/a/b/inner", "i");
+  m_tree.write("d/a/b/c/deepest", "x");
+  const std::string other = m_tree.root() + "/d/./a/b";  // another spelling of d/a/b
+  m_config.paths = {m_tree.path("d/a"), other};
+  EXPECT_EQ(listed_every_time(),
+            (std::map<std::string, std::uint32_t>{
+                {m_tree.path("d/a/top"), 0}, {m_tree.path("d/a/b/inner"), 0}, {m_tree.path("d/a/b/c/deepest"), 0}}));
+}
+
+TEST_F(WalkOverlapTest, WalkThatMeetsAnEarlierPathLeavesItToThatPath) {
+  m_tree.write("d/a/top", "t");
+  m_tree.write("d/a/b/inner", "i");
+  m_tree.write("d/a/b/c/deepest", "x");
+  const std::string first = m_tree.root() + "/d/./a/b/c";
+  m_config.paths = {first, m_tree.path("d/a"), m_tree.path("d/a/b")};
+  EXPECT_EQ(listed_every_time(),
+            (std::map<std::string, std::uint32_t>{
+                {m_tree.path("d/a/top"), 1}, {m_tree.path("d/a/b/inner"), 1}, {first + "/deepest", 0}}));
+}
+
+TEST_F(WalkOverlapTest, ExcludeMatchesTheEarlierSpellingInEveryRun) {
+  m_tree.write("d/a/keep", "k");
+  m_tree.write("d/a/b/skip.log", "s");
+  m_tree.write("d/a/b/keep2", "k");
+  m_config.paths = {m_tree.path("d/a"), m_tree.root() + "/d/./a/b"};
+  m_config.exclude_globs = {m_tree.path("d/a/b/*.log")};
+  EXPECT_EQ(listed_every_time(),
+            (std::map<std::string, std::uint32_t>{{m_tree.path("d/a/keep"), 0}, {m_tree.path("d/a/b/keep2"), 0}}));
+}
+
+TEST_F(WalkOverlapTest, WhatTheEarlierWalkDoesNotReachIsWalkedFromTheLaterPath) {
+  // Excluded under the first PATH, named again: the second PATH walks it, under its spelling.
+  m_tree.write("d/a/keep", "k");
+  m_tree.write("d/a/b/inner", "i");
+  m_tree.write("d/a/b/c/deepest", "x");
+  const std::string second = m_tree.root() + "/d/./a/b";
+  m_config.paths = {m_tree.path("d/a"), second, m_tree.root() + "/d/a/./b/c"};
+  m_config.exclude_globs = {m_tree.path("d/a/b")};
+  EXPECT_EQ(listed_every_time(),
+            (std::map<std::string, std::uint32_t>{
+                {m_tree.path("d/a/keep"), 0}, {second + "/inner", 1}, {second + "/c/deepest", 1}}));
+}
+
+TEST_F(WalkOverlapTest, FilePathIsListedUnderTheFirstPathThatContainsIt) {
+  m_tree.write("d/f", "f");
+  m_tree.write("d/g", "g");
+  const std::string file = m_tree.root() + "/./d/f";
+  m_config.paths = {m_tree.path("d"), file};
+  EXPECT_EQ(listed_every_time(),
+            (std::map<std::string, std::uint32_t>{{m_tree.path("d/f"), 0}, {m_tree.path("d/g"), 0}}));
+  m_config.paths = {file, m_tree.path("d")};
+  EXPECT_EQ(listed_every_time(), (std::map<std::string, std::uint32_t>{{file, 0}, {m_tree.path("d/g"), 1}}));
+  // Hidden under the directory PATH (--no-hidden): the file PATH lists itself.
+  m_tree.write("d/.h", "h");
+  m_config.include_hidden = false;
+  m_config.paths = {m_tree.path("d"), m_tree.path("d/.h")};
+  EXPECT_EQ(listed_every_time(), (std::map<std::string, std::uint32_t>{
+                                     {m_tree.path("d/f"), 0}, {m_tree.path("d/g"), 0}, {m_tree.path("d/.h"), 1}}));
+}
+
+TEST_F(WalkTest, PathsKeepTheSpellingGivenExceptDoubledSlashes) {
+  m_tree.write("d/f", "f");
+  m_config.paths = {m_tree.root() + "//./d//"};
+  EXPECT_EQ(walk_paths(), (Paths{"./d/f"}));
+}
+
+TEST_F(WalkTest, CommandLineSymlinkToAFileIsAnAliasOfItsTarget) {
+  m_tree.write("real", "r");
+  m_tree.symlink("real", "link");
+  m_config.paths = {m_tree.path("link"), m_tree.path("real")};
+  WalkResult result = run();
+  const FileEntry* link = find(result, "link");
+  const FileEntry* real = find(result, "real");
+  ASSERT_NE(link, nullptr);
+  ASSERT_NE(real, nullptr);
+  EXPECT_EQ(link->via_symlink, 1u);
+  EXPECT_EQ(real->via_symlink, 0u);
+}
+
+TEST_F(WalkTest, EmptyPathIsAnErrorAndTheRestIsWalked) {
+  m_tree.write("f", "f");
+  m_config.paths = {"", m_tree.root()};
+  WalkResult result = run();
+  EXPECT_EQ(relative_paths(result), (Paths{"f"}));
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].path, "");
+  EXPECT_EQ(result.errors[0].reason(), "path: empty path");
+}
+
+TEST_F(WalkTest, KernelInterfaceFilesAreSkippedAsUnreliableNotListed) {
+  // sysfs sizes every attribute 4 KiB and then returns less: such files are not data.
+  struct stat st {};
+  if (::stat("/sys/kernel", &st) != 0) {
+    GTEST_SKIP() << "no /sys/kernel here";
+  }
+  m_config.paths = {"/sys/kernel/mm"};
+  m_config.include_empty = true;
+  WalkResult result = run();
+  EXPECT_EQ(result.files.size(), 0u);
+  EXPECT_GT(result.skipped_unreliable, 0u);
+  EXPECT_NE(m_sink.contents().find("skipped: size not reliable"), std::string::npos) << m_sink.contents();
+}
+
+TEST_F(WalkTest, LowDescriptorLimitCompletesWithoutErrors) {
+  // 32 walk threads want 32 directories open at once; the soft limit leaves room for a few.
+  for (int d = 0; d < 60; ++d) {  // directories big enough that many threads hold one at once
+    m_tree.write("d" + std::to_string(d) + "/sub/f", "f");
+    for (int f = 0; f < 20; ++f) {
+      m_tree.write("d" + std::to_string(d) + "/f" + std::to_string(f), "f");
+    }
+  }
+  m_config.threads.rules = parse_threads_argument("main:32");
+  Paths unlimited = walk_paths();
+  ASSERT_EQ(unlimited.size(), 60u * 21);
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // Open now: count them as descriptors_available does, then allow one more (one walk thread).
+  int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(probe, 0);
+  ::close(probe);
+  struct rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(probe + 1);  // descriptors 0..probe-1 are in use
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  WalkResult result = run();
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_TRUE(result.errors.empty()) << result.errors[0].path << ": " << result.errors[0].reason();
+  EXPECT_EQ(relative_paths(result), unlimited);
 }
 
 TEST_F(WalkTest, CancelledBeforeStartFindsNothingInSubdirectories) {
