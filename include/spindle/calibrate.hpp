@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ struct CalibrationOptions {
   std::size_t min_files = 32;                     // fewer sampled files give no result
   double tolerance = 0.05;  // best = the fewest threads within this fraction of the top throughput
   bool drop_caches = true;  // before each count: drop the page cache (root) or fadvise the files
+  // What the budget, the deadlines and each measurement's seconds are read from. Called from
+  // every reader thread, so it must be thread-safe. A seam: tests pass a clock they control, so a
+  // loaded machine cannot change which runs finish within their slice.
+  std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
 };
 
 // How the cache was made cold before each measurement.
@@ -76,7 +81,7 @@ struct CalibrationResult {
 
 // Regular, non-empty files under `roots` that live on one of `st_devs`: breadth-first, never
 // following symlinks or leaving those filesystems, never triggering an automount. Stops at the
-// options' bounds, at `deadline` or on cancel. Sorted by inode, the order HDD pools read in.
+// options' bounds, at `deadline` (read on options.clock) or on cancel. Sorted by inode, the order HDD pools read in.
 std::vector<std::string> sample_files(std::span<const std::string> roots, std::span<const std::uint64_t> st_devs,
                                       const CalibrationOptions& options, std::chrono::steady_clock::time_point deadline,
                                       const CancelToken& cancel);

@@ -103,8 +103,10 @@ class PoolSet {
   // The multi-scope join. `fn` runs on its own thread and receives one Scope per pool; it and
   // the tasks it spawns may spawn more tasks into any scope. Returns when `fn` and every task of
   // every pool have finished. Tasks may borrow anything that outlives this call.
-  // The first exception thrown by `fn` or a task is rethrown here (later ones are reported to
-  // `on_extra_exception`); after a failure or `cancel`, queued tasks are dropped unrun.
+  // The first exception thrown by `fn` or a task is rethrown here; every later one is passed to
+  // `on_extra_exception` once, on the caller's thread, before that (an exception thrown by
+  // `on_extra_exception` itself is ignored, so it cannot hide the first one). After a failure or
+  // `cancel`, queued tasks are dropped unrun; their closures are destroyed before this returns.
   // `sizes`, when given, sets each pool's thread count for this join only (a pool may use fewer
   // readers for whole-file reads than for short prefix reads); otherwise PoolSpec::threads.
   void multi_scope(const CancelToken& cancel, const std::function<void(std::span<Scope>)>& fn,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,7 +22,10 @@ bool progress_enabled(ProgressMode mode);
 // batch, so it costs nothing measurable when on and nothing at all when off.
 class Progress {
  public:
-  Progress(Logger& log, bool enabled);
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  // `clock` times the rate and ETA; a seam for tests, which pass a clock they move by hand.
+  Progress(
+      Logger& log, bool enabled, Clock clock = [] { return std::chrono::steady_clock::now(); });
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -36,12 +40,16 @@ class Progress {
 
   // The line as it would be drawn now (exposed for tests).
   std::string render() const;
+  // Draw the line now: what the drawing thread does every 100 ms.
+  void draw() { m_log.set_status(render()); }
 
  private:
   void run();
+  std::int64_t now_ns() const;
 
   Logger& m_log;
   bool m_enabled;
+  Clock m_clock;
   std::atomic<const char*> m_stage{""};
   std::atomic<std::uint64_t> m_files{0};
   std::atomic<std::uint64_t> m_bytes{0};

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <deque>
+#include <functional>
 #include <thread>
 
 namespace spindle {
@@ -72,18 +73,19 @@ CacheDrop drop_cache(std::span<const std::string> files) {
 // `threads` readers over files[0, limit), up to max_bytes_per_file of each, until done, the
 // deadline passes or cancel.
 CalibrationPoint measure(int threads, std::span<const std::string> files, std::size_t limit,
-                         std::uint64_t max_bytes_per_file, Clock::time_point deadline, const CancelToken& cancel) {
+                         std::uint64_t max_bytes_per_file, const std::function<Clock::time_point()>& now,
+                         Clock::time_point deadline, const CancelToken& cancel) {
   std::atomic<std::size_t> next{0};
   std::atomic<std::uint64_t> files_done{0};
   std::atomic<std::uint64_t> bytes_done{0};
   std::atomic<bool> out_of_time{false};
-  Clock::time_point start = Clock::now();
+  Clock::time_point start = now();
   auto reader = [&] {
     std::vector<char> buffer(k_read_chunk);
     std::uint64_t my_files = 0;
     std::uint64_t my_bytes = 0;
     while (!cancel.cancelled()) {
-      if (Clock::now() >= deadline) {
+      if (now() >= deadline) {
         out_of_time.store(true, std::memory_order_relaxed);
         break;
       }
@@ -123,7 +125,7 @@ CalibrationPoint measure(int threads, std::span<const std::string> files, std::s
   }
   CalibrationPoint point;
   point.threads = threads;
-  point.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  point.seconds = std::chrono::duration<double>(now() - start).count();
   point.files = files_done.load();
   point.bytes = bytes_done.load();
   point.complete = !out_of_time.load() && !cancel.cancelled();
@@ -151,8 +153,8 @@ std::vector<std::string> sample_files(std::span<const std::string> roots, std::s
   std::vector<SampledFile> sample;
   std::uint64_t sample_bytes = 0;
   auto full = [&] {
-    return sample.size() >= options.max_files || sample_bytes >= options.max_sample_bytes || Clock::now() >= deadline ||
-           cancel.cancelled();
+    return sample.size() >= options.max_files || sample_bytes >= options.max_sample_bytes ||
+           options.clock() >= deadline || cancel.cancelled();
   };
   auto consider = [&](const std::string& path, const struct stat& st, std::deque<std::string>& directories) {
     if (!on_device(st.st_dev)) {
@@ -267,7 +269,8 @@ CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::s
       // most time: run i may use 2/(runs left + 1) of what is left.
       std::size_t runs_left = counts.size() - i;
       Clock::duration slice = i == 0 ? series_remaining / 3 : series_remaining * 2 / static_cast<long>(runs_left + 1);
-      CalibrationPoint point = measure(counts[i], files, limit, bytes_per_file, Clock::now() + slice, cancel);
+      CalibrationPoint point =
+          measure(counts[i], files, limit, bytes_per_file, options.clock, options.clock() + slice, cancel);
       series_remaining -= std::min(
           series_remaining, std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(point.seconds)));
       if (i == 0) {

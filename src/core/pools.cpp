@@ -211,7 +211,12 @@ void PoolSet::multi_scope(const CancelToken& cancel, const std::function<void(st
   if (shared.first_error) {
     if (on_extra_exception) {
       for (const std::exception_ptr& e : shared.extra_errors) {
-        on_extra_exception(e);
+        try {
+          on_extra_exception(e);
+        } catch (...) {
+          // A reporter that fails must neither replace the join's real failure (rethrown below)
+          // nor keep the other extra exceptions from being reported.
+        }
       }
     }
     std::rethrow_exception(shared.first_error);

@@ -4,23 +4,19 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <utility>
 
 namespace spindle {
-
-namespace {
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 bool progress_enabled(ProgressMode mode) {
   return mode == ProgressMode::always || (mode == ProgressMode::auto_detect && ::isatty(STDERR_FILENO) == 1);
 }
 
-Progress::Progress(Logger& log, bool enabled) : m_log(log), m_enabled(enabled) {
+std::int64_t Progress::now_ns() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(m_clock().time_since_epoch()).count();
+}
+
+Progress::Progress(Logger& log, bool enabled, Clock clock) : m_log(log), m_enabled(enabled), m_clock(std::move(clock)) {
   if (m_enabled) {
     m_thread = std::thread([this] { run(); });
   }
@@ -82,7 +78,7 @@ void Progress::run() {
   while (!m_stop) {
     m_wake.wait_for(lock, std::chrono::milliseconds(100));
     if (!m_stop) {
-      m_log.set_status(render());
+      draw();
     }
   }
 }

@@ -195,7 +195,7 @@ class Tree:
         when the kernel refuses."""
         target = self.mkdir(rel)
         proc = subprocess.run(["mount", "-t", fs_type, *options, "spindle-test", target],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT, check=False)
         if proc.returncode != 0:
             return False
         self.mounts.append(target)
@@ -213,7 +213,7 @@ class Tree:
     def cleanup(self):
         for target in reversed(self.mounts):
             subprocess.run(["umount", target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           check=False)
+                           timeout=TIMEOUT, check=False)
         # Restore permissions so rmtree can remove what a test made unreadable.
         for dirpath, dirnames, filenames in os.walk(self.root):
             for name in dirnames:

@@ -7,11 +7,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+<<<<<<< HEAD
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+=======
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+>>>>>>> f-tests
 #include <optional>
 
 namespace spindle {
@@ -68,6 +76,14 @@ class ScopedEnv {
   std::string m_name;
   std::optional<std::string> m_old;
 };
+
+// A clock that moves only when read: each call returns `step` later than the one before. Which
+// measurement runs out of time depends on how many times the code looked at the clock, never on
+// how fast (or how loaded) the machine is.
+std::function<std::chrono::steady_clock::time_point()> stepping_clock(std::chrono::microseconds step) {
+  auto ticks = std::make_shared<std::atomic<std::int64_t>>(0);
+  return [ticks, step] { return std::chrono::steady_clock::time_point{} + step * ticks->fetch_add(1); };
+}
 
 void write_file(const fs::path& path, std::size_t bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -300,7 +316,7 @@ class SampleTest : public ::testing::Test {
   std::vector<std::string> sample(const CalibrationOptions& options, std::uint64_t st_dev) {
     std::vector<std::string> roots{m_dir.path().string()};
     std::vector<std::uint64_t> st_devs{st_dev};
-    return sample_files(roots, st_devs, options, std::chrono::steady_clock::now() + std::chrono::seconds(30), m_cancel);
+    return sample_files(roots, st_devs, options, options.clock() + std::chrono::hours(1), m_cancel);
   }
 
   TempDir m_dir;
@@ -337,6 +353,8 @@ TEST_F(SampleTest, CalibrateReadsTheSameFilesAtEveryCount) {
   CalibrationOptions options;
   options.thread_counts = {4, 1, 2};
   options.budget = std::chrono::seconds(5);
+  // 1 ms per look at the clock: every run gets hundreds of looks, and needs about 45.
+  options.clock = stepping_clock(std::chrono::milliseconds(1));
   options.drop_caches = false;  // a unit test must not flush the machine's page cache
   options.small_read_bytes = 100;
   std::vector<std::string> files = sample(options, m_st_dev);
@@ -366,6 +384,59 @@ TEST_F(SampleTest, CalibrateReadsTheSameFilesAtEveryCount) {
     EXPECT_TRUE(best == 1 || best == 2 || best == 4) << best;
   }
   EXPECT_EQ(result.cache, CacheDrop::none);
+}
+
+TEST_F(SampleTest, FirstCountStopsAtItsSliceAndLaterCountsReadWhatItRead) {
+  // 41 files listed 50 times over: more than the first run's slice lets it read. With 1 ms per
+  // look at the clock and one look per file, the slice of the first small-read run (a third of
+  // half the budget: 300 ms) ends after about 300 files.
+  CalibrationOptions options;
+  options.thread_counts = {2, 1};
+  options.budget = std::chrono::milliseconds(1800);
+  options.clock = stepping_clock(std::chrono::milliseconds(1));
+  options.drop_caches = false;
+  options.small_read_bytes = 100;
+  std::vector<std::string> sampled = sample(options, m_st_dev);
+  ASSERT_EQ(sampled.size(), 41u);
+  std::vector<std::string> files;
+  for (int copy = 0; copy < 50; ++copy) {
+    files.insert(files.end(), sampled.begin(), sampled.end());
+  }
+  PhysicalDevice device;
+  device.facts.name = "test";
+  Logger log(stderr, LogLevel::error);
+  CalibrationResult result = calibrate(device, files, options, log, m_cancel);
+  for (const std::vector<CalibrationPoint>* series : {&result.small, &result.large}) {
+    ASSERT_EQ(series->size(), 2u);
+    const CalibrationPoint& first = (*series)[0];
+    const CalibrationPoint& second = (*series)[1];
+    EXPECT_EQ(first.threads, 1);
+    EXPECT_FALSE(first.complete) << "the first run should have run out of its slice";
+    EXPECT_GT(first.files, 0u);
+    EXPECT_LT(first.files, files.size());
+    EXPECT_EQ(second.threads, 2);
+    EXPECT_TRUE(second.complete) << "the second run gets the rest of the series' budget";
+    EXPECT_EQ(second.files, first.files) << "every count of a series reads the files the first one got through";
+  }
+  // The small series' first slice: 1800 ms / 2 / 3 = 300 looks at the clock, a few of them not per file.
+  EXPECT_GE(result.small[0].files, 290u);
+  EXPECT_LE(result.small[0].files, 300u);
+  // The whole-file series starts with its half plus what the small series left over, so its
+  // first run gets a longer slice and reads more files.
+  EXPECT_GT(result.large[0].files, result.small[0].files);
+  EXPECT_TRUE(result.ok());
+}
+
+TEST_F(SampleTest, SamplingStopsAtTheDeadline) {
+  // One look at the clock per entry considered: a deadline 10 looks away stops the walk early.
+  CalibrationOptions options;
+  options.clock = stepping_clock(std::chrono::milliseconds(1));
+  std::vector<std::string> roots{m_dir.path().string()};
+  std::vector<std::uint64_t> st_devs{m_st_dev};
+  std::vector<std::string> files =
+      sample_files(roots, st_devs, options, options.clock() + std::chrono::milliseconds(10), m_cancel);
+  EXPECT_GT(files.size(), 0u);
+  EXPECT_LT(files.size(), 41u);
 }
 
 TEST_F(SampleTest, TooSmallASampleGivesNoResult) {

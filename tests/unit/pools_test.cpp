@@ -1,6 +1,8 @@
 // The seeds' failures (../shared/seeds/) must be impossible with PoolSet::multi_scope:
 // starvation of one pool's work by another's, deadlock when a pool's only thread blocks on another
 // pool, and pools exceeding their sizes. Also borrowing, exceptions and cancellation.
+#include "fakes/watchdog.hpp"
+
 #include <spindle/pools.hpp>
 
 #include <gtest/gtest.h>
@@ -9,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -35,7 +38,10 @@ class Gate {
   bool m_open = false;
 };
 
-TEST(MultiScope, FloodedPoolDoesNotStarveAnotherPool) {
+// Every failure of a join can show as a hang: each test runs under a watchdog that names it.
+class MultiScope : public fakes::WatchedTest {};
+
+TEST_F(MultiScope, FloodedPoolDoesNotStarveAnotherPool) {
   // Seed 000: pool A is flooded by a task that keeps spawning work on A until a task on pool B
   // sets a flag. B's task is a late-comer: it is spawned only once A's queue is long. If it had
   // to wait behind A's work (one shared pool), this join would never return.
@@ -67,7 +73,7 @@ TEST(MultiScope, FloodedPoolDoesNotStarveAnotherPool) {
   EXPECT_GE(spawned_on_a.load(), 1000);
 }
 
-TEST(MultiScope, PoolBlockedOnAnotherPoolDoesNotDeadlock) {
+TEST_F(MultiScope, PoolBlockedOnAnotherPoolDoesNotDeadlock) {
   // Seed 001: A's only thread blocks until a task on B produces a value.
   for (int round = 0; round < 50; ++round) {
     PoolSet pools({{"a", 1}, {"b", 1}});
@@ -83,7 +89,7 @@ TEST(MultiScope, PoolBlockedOnAnotherPoolDoesNotDeadlock) {
   }
 }
 
-TEST(MultiScope, EachPoolRunsExactlyItsThreadCountAtOnce) {
+TEST_F(MultiScope, EachPoolRunsExactlyItsThreadCountAtOnce) {
   // Tasks block until as many as possible are running, so the recorded maximum is the pool size
   // exactly: never more (isolation), and not less (the team really has that many threads).
   PoolSet pools({{"hdd", 1}, {"ssd", 4}});
@@ -114,7 +120,7 @@ TEST(MultiScope, EachPoolRunsExactlyItsThreadCountAtOnce) {
   EXPECT_EQ(pools.counters(1).tasks.load(), 40u);
 }
 
-TEST(MultiScope, TasksBorrowTheCallersStackAndSeeEveryWrite) {
+TEST_F(MultiScope, TasksBorrowTheCallersStackAndSeeEveryWrite) {
   PoolSet pools({{"a", 3}, {"b", 2}, {"c", 1}});
   CancelToken cancel;
   std::vector<long> per_slot(pools.total_threads(), 0);
@@ -131,7 +137,7 @@ TEST(MultiScope, TasksBorrowTheCallersStackAndSeeEveryWrite) {
   EXPECT_EQ(total, 3000);
 }
 
-TEST(MultiScope, FirstExceptionIsRethrownAndTheRestAreReported) {
+TEST_F(MultiScope, FirstExceptionIsRethrownAndTheRestAreReported) {
   PoolSet pools({{"a", 2}, {"b", 2}});
   CancelToken cancel;
   std::atomic<int> extra{0};
@@ -156,13 +162,49 @@ TEST(MultiScope, FirstExceptionIsRethrownAndTheRestAreReported) {
   EXPECT_EQ(extra.load(), 1);
 }
 
-TEST(MultiScope, ExceptionFromTheBodyIsRethrown) {
+TEST_F(MultiScope, OnExtraExceptionThatThrowsHidesNeitherTheFirstNorTheOthers) {
+  // Three tasks fail at once; the reporter of extra exceptions fails on each call. The join must
+  // still rethrow a task's exception (not the reporter's) and report both extras.
+  PoolSet pools({{"a", 1}, {"b", 1}, {"c", 1}});
+  CancelToken cancel;
+  std::atomic<int> throwing{0};
+  Gate all_thrown;
+  int reported = 0;
+  bool rethrew_task_failure = false;
+  try {
+    pools.multi_scope(
+        cancel,
+        [&](std::span<Scope> scopes) {
+          for (Scope& scope : scopes) {
+            scope.spawn([&](Worker&) {
+              if (++throwing == 3) {
+                all_thrown.open();
+              }
+              all_thrown.wait();
+              throw std::runtime_error("task failed");
+            });
+          }
+        },
+        [&](const std::exception_ptr&) {
+          ++reported;
+          throw std::logic_error("reporter failed");
+        });
+  } catch (const std::runtime_error& e) {
+    rethrew_task_failure = std::string(e.what()) == "task failed";
+  } catch (const std::logic_error&) {
+    rethrew_task_failure = false;
+  }
+  EXPECT_TRUE(rethrew_task_failure) << "the join did not rethrow the first task's exception";
+  EXPECT_EQ(reported, 2);
+}
+
+TEST_F(MultiScope, ExceptionFromTheBodyIsRethrown) {
   PoolSet pools({{"a", 1}});
   CancelToken cancel;
   EXPECT_THROW(pools.multi_scope(cancel, [&](std::span<Scope>) { throw std::logic_error("body"); }), std::logic_error);
 }
 
-TEST(MultiScope, AfterAFailureQueuedTasksAreDroppedUnrun) {
+TEST_F(MultiScope, AfterAFailureQueuedTasksAreDroppedUnrun) {
   PoolSet pools({{"a", 1}});
   CancelToken cancel;
   std::atomic<int> ran{0};
@@ -178,7 +220,25 @@ TEST(MultiScope, AfterAFailureQueuedTasksAreDroppedUnrun) {
   EXPECT_EQ(ran.load(), 0);
 }
 
-TEST(MultiScope, CancellationStopsEveryPoolAndTheJoinReturns) {
+TEST_F(MultiScope, TasksDroppedAfterCancelReleaseTheirCapturesBeforeTheJoinReturns) {
+  // Tasks may borrow and own; a dropped task's closure must be destroyed by the time the join
+  // returns, or what it owns outlives the join (and what it borrows may dangle).
+  PoolSet pools({{"a", 1}, {"b", 2}});
+  CancelToken cancel;
+  auto token = std::make_shared<int>(0);
+  std::atomic<int> ran{0};
+  pools.multi_scope(cancel, [&](std::span<Scope> scopes) {
+    scopes[0].spawn([&](Worker&) { cancel.cancel(); });
+    for (int i = 0; i < 100; ++i) {
+      // Pool a has one thread and runs in order: the cancelling task runs before any of these.
+      scopes[0].spawn([&, token](Worker&) { ++ran; });
+    }
+  });
+  EXPECT_EQ(ran.load(), 0);
+  EXPECT_EQ(token.use_count(), 1) << "dropped tasks still hold their captures after the join";
+}
+
+TEST_F(MultiScope, CancellationStopsEveryPoolAndTheJoinReturns) {
   PoolSet pools({{"a", 2}, {"b", 1}});
   CancelToken cancel;
   std::atomic<long> ran{0};
@@ -203,7 +263,7 @@ TEST(MultiScope, CancellationStopsEveryPoolAndTheJoinReturns) {
   EXPECT_GE(ran.load(), 1000);
 }
 
-TEST(MultiScope, PerJoinSizesOverrideThePoolSize) {
+TEST_F(MultiScope, PerJoinSizesOverrideThePoolSize) {
   PoolSet pools({{"a", 1}});
   CancelToken cancel;
   std::atomic<int> started{0};
@@ -226,7 +286,7 @@ TEST(MultiScope, PerJoinSizesOverrideThePoolSize) {
   EXPECT_EQ(pools.counters(0).max_running.load(), 3);
 }
 
-TEST(MultiScope, ManyJoinsInARowDoNotHang) {
+TEST_F(MultiScope, ManyJoinsInARowDoNotHang) {
   PoolSet pools({{"a", 1}, {"b", 4}});
   CancelToken cancel;
   long total = 0;

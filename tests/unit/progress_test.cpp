@@ -1,37 +1,88 @@
+#include "fakes/watchdog.hpp"
+
 #include <spindle/progress.hpp>
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <memory>
 
 namespace spindle {
 namespace {
 
+// A clock that only moves when the test says so: the rate and the ETA are then exact numbers,
+// however slow or loaded the machine is.
+class ManualClock {
+ public:
+  Progress::Clock clock() const {
+    return [now = m_now] { return std::chrono::steady_clock::time_point{} + std::chrono::milliseconds(now->load()); };
+  }
+  void advance(std::chrono::milliseconds by) { m_now->fetch_add(by.count()); }
+
+ private:
+  std::shared_ptr<std::atomic<std::int64_t>> m_now = std::make_shared<std::atomic<std::int64_t>>(1'000'000);
+};
+
 TEST(Progress, RendersStageFilesAndBytesOfTotal) {
   Logger log(stderr);
-  Progress progress(log, false);
+  ManualClock clock;
+  Progress progress(log, false, clock.clock());
   progress.begin_stage("prefix", 10, 4096 * 10);
   progress.add(3, 4096 * 3);
-  std::string line = progress.render();
-  EXPECT_EQ(line.rfind("prefix: 3/10 files, 12.0 KiB/40.0 KiB", 0), 0u) << line;
+  // No rate before 0.2 s: too few bytes to say anything.
+  EXPECT_EQ(progress.render(), "prefix: 3/10 files, 12.0 KiB/40.0 KiB");
+  clock.advance(std::chrono::milliseconds(199));
+  EXPECT_EQ(progress.render(), "prefix: 3/10 files, 12.0 KiB/40.0 KiB");
 }
 
-TEST(Progress, WalkHasNoTotals) {
+TEST(Progress, RateAndEtaComeFromTheBytesDoneSoFar) {
   Logger log(stderr);
-  Progress progress(log, false);
+  ManualClock clock;
+  Progress progress(log, false, clock.clock());
+  progress.begin_stage("full", 10, 4096 * 10);
+  progress.add(3, 4096 * 3);
+  clock.advance(std::chrono::seconds(2));
+  // 12 KiB in 2 s: 6 KiB/s, 28 KiB left: 4.67 s, printed as 5.
+  EXPECT_EQ(progress.render(), "full: 3/10 files, 12.0 KiB/40.0 KiB, 6.0 KiB/s, ETA 5 s");
+  progress.add(7, 4096 * 7);
+  EXPECT_EQ(progress.render(), "full: 10/10 files, 40.0 KiB/40.0 KiB, 20.0 KiB/s, ETA 0 s");
+}
+
+TEST(Progress, WalkHasNoTotalsAndCountsFilesPerSecond) {
+  Logger log(stderr);
+  ManualClock clock;
+  Progress progress(log, false, clock.clock());
   progress.begin_stage("walk", 0, 0);
   progress.add(7, 0);
   progress.add(5, 0);
-  EXPECT_EQ(progress.render().rfind("walk: 12 files", 0), 0u) << progress.render();
+  EXPECT_EQ(progress.render(), "walk: 12 files");
+  clock.advance(std::chrono::seconds(4));
+  EXPECT_EQ(progress.render(), "walk: 12 files, 3 files/s");
 }
 
 TEST(Progress, NewStageStartsFromZero) {
   Logger log(stderr);
-  Progress progress(log, false);
+  ManualClock clock;
+  Progress progress(log, false, clock.clock());
   progress.begin_stage("prefix", 2, 0);
   progress.add(2, 0);
+  clock.advance(std::chrono::seconds(10));
   progress.begin_stage("full", 5, 0);
-  EXPECT_EQ(progress.render().rfind("full: 0/5 files", 0), 0u) << progress.render();
+  // Counts and the stage's start time are both reset: no rate yet.
+  EXPECT_EQ(progress.render(), "full: 0/5 files");
+}
+
+std::string read_all(std::FILE* file) {
+  std::rewind(file);
+  std::string text;
+  for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file)) {
+    text += static_cast<char>(c);
+  }
+  return text;
 }
 
 TEST(Progress, DrawsOnTheSinkAndClearsTheLineWhenDone) {
@@ -39,21 +90,51 @@ TEST(Progress, DrawsOnTheSinkAndClearsTheLineWhenDone) {
   ASSERT_NE(sink, nullptr);
   {
     Logger log(sink);
-    Progress progress(log, true);
+    // Disabled: no drawing thread, so what reaches the sink is exactly what this test drew.
+    Progress progress(log, false);
     progress.begin_stage("full", 1, 1);
-    log.set_status(progress.render());  // what the drawing thread does every 100 ms
+    progress.draw();
     log.error("a message");
+    log.clear_status();
   }
-  std::rewind(sink);
-  std::string text;
-  for (int c = std::fgetc(sink); c != EOF; c = std::fgetc(sink)) {
-    text += static_cast<char>(c);
-  }
+  std::string text = read_all(sink);
   std::fclose(sink);
   // The message is printed on a cleared line, the status redrawn after it, and the last thing
   // written erases the status line.
-  EXPECT_NE(text.find("\r\033[Kspindle: a message\n\r\033[Kfull: 0/1 files"), std::string::npos);
-  EXPECT_EQ(text.substr(text.size() - 4), "\r\033[K");
+  EXPECT_EQ(text,
+            "\r\033[Kfull: 0/1 files, 0 B/1 B\r\033[Kspindle: a message\n\r\033[Kfull: 0/1 files, 0 B/1 B\r\033[K");
+}
+
+class ProgressThread : public fakes::WatchedTest {};
+
+TEST_F(ProgressThread, DrawsByItselfAndClearsTheLineWhenDestroyed) {
+  // The drawing thread must draw without being asked. Read what it writes through a pipe until
+  // the stage's line appears: no sleep and no timing assert; if it never draws, the watchdog
+  // fails the test.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::FILE* sink = ::fdopen(fds[1], "w");
+  ASSERT_NE(sink, nullptr);
+  std::string seen;
+  {
+    Logger log(sink);
+    Progress progress(log, true);
+    progress.begin_stage("walk", 0, 0);
+    progress.add(3, 0);
+    char buffer[256];
+    while (seen.find("walk: 3 files") == std::string::npos) {
+      ssize_t got = ::read(fds[0], buffer, sizeof buffer);
+      ASSERT_GT(got, 0);
+      seen.append(buffer, static_cast<std::size_t>(got));
+    }
+  }
+  std::fclose(sink);  // the writer is closed: read to the end
+  char buffer[256];
+  for (ssize_t got = ::read(fds[0], buffer, sizeof buffer); got > 0; got = ::read(fds[0], buffer, sizeof buffer)) {
+    seen.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(fds[0]);
+  EXPECT_EQ(seen.substr(seen.size() - 4), "\r\033[K") << "the status line was left on screen";
 }
 
 }  // namespace
