@@ -29,7 +29,9 @@ int run(Context& context) {
     return k_exit_interrupted;
   }
 
-  std::unique_ptr<Reporter> reporter = make_reporter(config.format);
+  // Names are escaped only for a terminal (ls does the same); a pipe or a file gets raw bytes.
+  const bool to_terminal = (config.output_path.empty() || config.output_path == "-") && ::isatty(STDOUT_FILENO) == 1;
+  std::unique_ptr<Reporter> reporter = make_reporter(config.format, ReportOptions{.escape_names = to_terminal});
   write_atomically(config.output_path, [&](std::ostream& out) { reporter->write(result, out); });
   if (config.stats) {
     log.write_raw(format_stats(result.stats));

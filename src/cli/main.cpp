@@ -3,6 +3,8 @@
 #include "exit_code.hpp"
 #include "signals.hpp"
 
+#include <spindle/log.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <sys/resource.h>
@@ -59,7 +61,8 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "spindle: %s\n", e.what());
+    // Fatal messages name paths as given (a report file, the calibration store): escaped here, once.
+    std::fprintf(stderr, "spindle: %s\n", spindle::escape_for_terminal(e.what()).c_str());
   } catch (...) {
     std::fprintf(stderr, "spindle: unexpected error\n");
   }
