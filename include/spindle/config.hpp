@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace spindle {
@@ -41,7 +42,13 @@ struct Config {
   int verbosity = 0;  // -v raises, -q lowers
 };
 
-// Parse "123", "4K", "1.5M", "2G", "1T" (powers of 1024) into bytes; nullopt if malformed.
-std::optional<std::uint64_t> parse_size(const std::string& text);
+// Which whole byte count a fractional size means. A bound is a byte count: --min-size 6.5 means
+// at least 7 bytes (up), --max-size 6.5 at most 6 (down).
+enum class SizeRounding { up, down };
+
+// Parse "123", "4K", "1.5M", "2G", "1T", "1P" (powers of 1024; K, KB, KiB in any case) into
+// bytes, a fraction of a byte rounded as `rounding` says; exact for every value that fits a
+// uint64_t. nullopt if malformed (signs, spaces, exponents, unknown units) or too large.
+std::optional<std::uint64_t> parse_size(std::string_view text, SizeRounding rounding);
 
 }  // namespace spindle

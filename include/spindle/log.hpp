@@ -43,8 +43,11 @@ class Logger {
   std::string m_status;  // the status line on screen, if any
 };
 
-// Quote a path for a one-line message: printable bytes as is, others as \n, \t, \xHH; backslash
-// doubled.
+// Quote a path for a one-line message or a terminal, so no name can move the cursor, change
+// colours or the window title, or forge a line: printable ASCII and valid UTF-8 as is; '\' as
+// \\; line feed and tab as \n and \t; every other control byte (C0, DEL), the C1 controls
+// U+0080..U+009F and each byte that is not part of valid UTF-8 as \xHH (lowercase hex).
+// Unambiguous: the escaped form of two different names differs.
 std::string escape_for_terminal(std::string_view path);
 
 }  // namespace spindle

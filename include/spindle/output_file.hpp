@@ -58,6 +58,9 @@ class OutputFile {
   OutputKind kind() const { return m_kind; }
   // FILE as given, or "standard output".
   const std::string& name() const { return m_name; }
+  // Is the report going to a terminal (standard output or a tty device given as FILE)? Names
+  // are then escaped so that none can drive it.
+  bool is_terminal() const;
   // True when commit() would change the content of an existing regular file.
   bool replaces_existing() const {
     return m_existing && (m_kind == OutputKind::replace || m_kind == OutputKind::in_place);

@@ -17,10 +17,20 @@ class Reporter {
   virtual void write(const GroupResult& result, std::ostream& out) = 0;
 };
 
-std::unique_ptr<Reporter> make_reporter(ReportFormat format);
+// How a report writes names, decided by the caller (the core never asks what stdout is).
+struct ReportOptions {
+  // The report goes to a terminal: text, fdupes and csv write each name through
+  // escape_for_terminal (log.hpp), so no name can send a terminal escape sequence or break a line.
+  // False (a pipe or a file): names are written as raw bytes, exactly as the filesystem has them.
+  // json is the same either way: it escapes every control character losslessly.
+  bool escape_names = false;
+};
 
-// JSON string body for a path that may not be UTF-8: valid UTF-8 is written as is (escaping only
-// what JSON requires); every byte that is not part of valid UTF-8 becomes a lone surrogate
+std::unique_ptr<Reporter> make_reporter(ReportFormat format, ReportOptions options = {});
+
+// JSON string body for a path that may not be UTF-8: valid UTF-8 is written as is (escaping what
+// JSON requires, and DEL and the C1 controls U+0080..U+009F as \u00XX so that no raw control
+// reaches a terminal); every byte that is not part of valid UTF-8 becomes a lone surrogate
 // "\udcXX" (XX = the byte), so Python's os.fsencode(json.loads(...)) restores the exact bytes.
 std::string json_escape_path(std::string_view path);
 

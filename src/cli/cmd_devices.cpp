@@ -110,7 +110,7 @@ void write_points_text(std::ostream& out, std::string_view title, const std::vec
 
 void write_calibration_text(std::ostream& out, const PhysicalDevice& device, const CalibrationResult& result) {
   out << "calibration of " << escape_for_terminal(device.facts.name) << " (" << to_string(device.facts.device_class)
-      << ", key " << result.key << "): " << result.sample_files << " files sampled, cold cache by "
+      << ", key " << escape_for_terminal(result.key) << "): " << result.sample_files << " files sampled, cold cache by "
       << to_string(result.cache) << "\n";
   if (result.small.empty() && result.large.empty()) {
     out << "no result\n\n";
@@ -238,7 +238,7 @@ std::vector<std::pair<const PhysicalDevice*, CalibrationResult>> run_calibration
     if (roots.empty()) {
       roots = device.mount_points;
     }
-    log.info("calibrate " + device.facts.name + ": sampling files");
+    log.info("calibrate " + escape_for_terminal(device.facts.name) + ": sampling files");
     // Sampling may use up to a quarter of the device's budget; the measurements get the rest.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() + calibration_options.budget / 4;
     std::vector<std::string> files = sample_files(roots, device.st_devs, calibration_options, deadline, cancel);

@@ -47,7 +47,9 @@ int run(Context& context) {
     return k_exit_file_errors;
   }
 
-  std::unique_ptr<Reporter> reporter = make_reporter(config.format);
+  // Names are escaped only for a terminal (ls does the same); a pipe or a file gets raw bytes.
+  std::unique_ptr<Reporter> reporter =
+      make_reporter(config.format, ReportOptions{.escape_names = output.is_terminal()});
   if (!output.commit([&](std::ostream& out) { reporter->write(result, out); })) {
     log.error("interrupted: no report written");
     return k_exit_interrupted;

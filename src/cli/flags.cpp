@@ -2,22 +2,95 @@
 
 #include <spindle/threads_spec.hpp>
 
-#include <map>
+#include <cctype>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace spindle::cli {
 
 namespace {
 
-void set_size(std::uint64_t& target, const std::string& text, const char* flag) {
-  std::optional<std::uint64_t> bytes = parse_size(text);
+// A --min-size or --max-size value as the user wrote it, kept for the message when they conflict.
+struct SizeBounds {
+  std::string min_text;
+  std::string max_text;
+};
+
+std::uint64_t size_or_throw(const std::string& text, SizeRounding rounding, const char* flag) {
+  std::optional<std::uint64_t> bytes = parse_size(text, rounding);
   if (!bytes) {
     throw CLI::ValidationError(flag, "'" + text + "' is not a size (examples: 100, 4K, 1.5M, 2G)");
   }
-  target = *bytes;
+  return *bytes;
+}
+
+std::string lowercase(std::string text) {
+  for (char& c : text) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return text;
+}
+
+// An option whose value is one of a few names (any case). Only the names are accepted: CLI11's
+// own enum conversion would also take the enumerator's number ("-f 2"), which nobody means. The
+// names, joined, are the name of the option's one validator, so a usage message can list them.
+template <typename Enum>
+CLI::Option* add_choice_option(CLI::App& app, const std::string& names, Enum& target,
+                               std::vector<std::pair<std::string, Enum>> choices, const std::string& description) {
+  std::string list;
+  for (const auto& choice : choices) {
+    list += (list.empty() ? "" : ", ") + choice.first;
+  }
+  CLI::Option* option = app.add_option_function<std::string>(
+      names,
+      [&target, choices](const std::string& text) {
+        for (const auto& [name, value] : choices) {
+          if (lowercase(text) == name) {
+            target = value;
+          }
+        }
+      },
+      description);
+  option->check(CLI::Validator(
+      [choices, list](std::string& text) {
+        for (const auto& choice : choices) {
+          if (lowercase(text) == choice.first) {
+            return std::string();
+          }
+        }
+        return "'" + text + "' is not one of " + list;
+      },
+      "", list));
+  return option;
 }
 
 }  // namespace
+
+std::string expected_value(CLI::Option& option) {
+  try {
+    if (CLI::Validator* choices = option.get_validator(0); choices != nullptr && !choices->get_name().empty()) {
+      return "one of " + choices->get_name();
+    }
+  } catch (const CLI::OptionNotFound&) {
+    // No validator: not a choice option.
+  }
+  const std::string type = option.get_type_name();
+  if (type == "SIZE") {
+    return "a size such as 100, 4K, 1.5M or 2G";
+  }
+  if (type == "SPEC") {
+    return "rules such as 8, ssd:16,8 or hdd:1,dev:/dev/sdb:2";
+  }
+  if (type == "GLOB") {
+    return "a pattern such as '*.jpg'";
+  }
+  if (type == "FILE") {
+    return "a file name";
+  }
+  return type.empty() ? "a value" : type;
+}
 
 void add_walk_flags(CLI::App& app, Config& config) {
   app.add_option("paths", config.paths, "Files and directories to scan, recursively (default: the current directory)")
@@ -41,22 +114,40 @@ void add_walk_flags(CLI::App& app, Config& config) {
 }
 
 void add_candidate_flags(CLI::App& app, Config& config) {
+  // A bound is a byte count: at least 6.5 bytes is at least 7, at most 6.5 bytes is at most 6.
+  auto bounds = std::make_shared<SizeBounds>();
   app.add_option_function<std::string>(
-         "--min-size", [&config](const std::string& text) { set_size(config.min_size, text, "--min-size"); },
-         "Ignore files smaller than SIZE bytes (suffixes K, M, G, T: powers of 1024)")
+         "--min-size",
+         [&config, bounds](const std::string& text) {
+           config.min_size = size_or_throw(text, SizeRounding::up, "--min-size");
+           bounds->min_text = text;
+         },
+         "Ignore files smaller than SIZE bytes (suffixes K, M, G, T: powers of 1024; a fraction of a byte "
+         "rounds up)")
       ->type_name("SIZE");
   app.add_option_function<std::string>(
          "--max-size",
-         [&config](const std::string& text) {
-           std::uint64_t bytes = 0;
-           set_size(bytes, text, "--max-size");
-           config.max_size = bytes;
+         [&config, bounds](const std::string& text) {
+           config.max_size = size_or_throw(text, SizeRounding::down, "--max-size");
+           bounds->max_text = text;
          },
-         "Ignore files larger than SIZE bytes (suffixes K, M, G, T)")
+         "Ignore files larger than SIZE bytes (suffixes K, M, G, T; a fraction of a byte rounds down)")
       ->type_name("SIZE");
   app.add_flag("--include-empty", config.include_empty, "Report empty files as duplicates of each other");
   app.add_flag("-H,--hard-links", config.hard_links,
                "Report hard links to one file as duplicates (by default each inode is listed once)");
+  // Bounds that no file can meet are a mistake, not a request for an empty report.
+  app.final_callback([&config, bounds] {
+    if (config.max_size && config.min_size > *config.max_size) {
+      // "--min-size 6.5 (7 bytes)": the rounded count, when it is not what the user typed.
+      const auto bound = [](const std::string& text, std::uint64_t bytes) {
+        return text == std::to_string(bytes) ? text : text + " (" + std::to_string(bytes) + " bytes)";
+      };
+      throw CLI::ValidationError("--min-size " + bound(bounds->min_text, config.min_size) +
+                                 " is larger than --max-size " + bound(bounds->max_text, *config.max_size) +
+                                 ": no file can match");
+    }
+  });
 }
 
 void add_threads_flag(CLI::App& app, Config& config) {
@@ -79,14 +170,13 @@ void add_threads_flag(CLI::App& app, Config& config) {
 }
 
 void add_report_flags(CLI::App& app, Config& config) {
-  const std::map<std::string, ReportFormat> formats{{"text", ReportFormat::text},
-                                                    {"fdupes", ReportFormat::fdupes},
-                                                    {"csv", ReportFormat::csv},
-                                                    {"json", ReportFormat::json}};
-  app.add_option("-f,--format", config.format,
-                 "Report format: text (default), fdupes, csv or json (see FORMATS in the man page)")
-      ->type_name("FORMAT")
-      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case).description(""));
+  add_choice_option(app, "-f,--format", config.format,
+                    {{"text", ReportFormat::text},
+                     {"fdupes", ReportFormat::fdupes},
+                     {"csv", ReportFormat::csv},
+                     {"json", ReportFormat::json}},
+                    "Report format: text (default), fdupes, csv or json (see FORMATS in the man page)")
+      ->type_name("FORMAT");
   app.add_option("-o,--output", config.output_path,
                  "Write the report to FILE instead of stdout, as a shell redirect would but atomically where "
                  "possible: a regular file (or a symlink's target) is replaced when the report is complete, keeping "
@@ -96,12 +186,11 @@ void add_report_flags(CLI::App& app, Config& config) {
       ->type_name("FILE");
   app.add_flag("--stats", config.stats,
                "Print statistics (per stage and per device pool) to stderr, and into the JSON report");
-  const std::map<std::string, ProgressMode> modes{
-      {"never", ProgressMode::never}, {"auto", ProgressMode::auto_detect}, {"always", ProgressMode::always}};
-  app.add_option("--progress", config.progress,
-                 "Progress display on stderr: never, auto (default: only when stderr is a terminal) or always")
-      ->type_name("WHEN")
-      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case).description(""));
+  add_choice_option(
+      app, "--progress", config.progress,
+      {{"never", ProgressMode::never}, {"auto", ProgressMode::auto_detect}, {"always", ProgressMode::always}},
+      "Progress display on stderr: never, auto (default: only when stderr is a terminal) or always")
+      ->type_name("WHEN");
 }
 
 void add_verbosity_flags(CLI::App& app, Config& config) {
@@ -118,10 +207,9 @@ void add_devices_flags(CLI::App& app, Config& config, DevicesOptions& options) {
                  "Show the devices these files and directories live on (default: every mounted filesystem "
                  "with real storage; kernel pseudo filesystems such as proc, sysfs and cgroup are left out)")
       ->type_name("PATH");
-  const std::map<std::string, ReportFormat> formats{{"text", ReportFormat::text}, {"json", ReportFormat::json}};
-  app.add_option("-f,--format", config.format, "Output format: text (default) or json")
-      ->type_name("FORMAT")
-      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case).description(""));
+  add_choice_option(app, "-f,--format", config.format, {{"text", ReportFormat::text}, {"json", ReportFormat::json}},
+                    "Output format: text (default) or json")
+      ->type_name("FORMAT");
   app.add_flag("--calibrate", options.calibrate,
                "Measure each device: read a bounded sample of its files (read-only, cold cache where possible, "
                "about 10 s per device) with 1, 2, 4, 8, 16 and 32 threads, once with short reads and once with "

@@ -25,6 +25,10 @@ struct DevicesOptions {
 // PATH..., --format text|json (into config.format) and --calibrate.
 void add_devices_flags(CLI::App& app, Config& config, DevicesOptions& options);
 
+// What a value of `option` looks like ("one of text, json", "a size such as 100, 4K..."), for a
+// usage message about a missing or bad value.
+std::string expected_value(CLI::Option& option);
+
 // The --threads section of the help text, generated from the built-in defaults table.
 std::string threads_help();
 

@@ -2,6 +2,9 @@
 #include "commands.hpp"
 #include "exit_code.hpp"
 #include "signals.hpp"
+#include "usage.hpp"
+
+#include <spindle/log.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -10,6 +13,8 @@
 #include <cstdio>
 #include <exception>
 #include <malloc.h>
+#include <optional>
+#include <span>
 #include <vector>
 
 namespace {
@@ -34,14 +39,20 @@ int run(int argc, char** argv) {
   CLI::App app{"spindle: device-aware parallel file hasher and duplicate finder", "spindle"};
   app.set_version_flag("-V,--version", "spindle " SPINDLE_VERSION);
   app.require_subcommand(1);
+  // Flags take no value: CLI11 would read `--stats=yes` as true and `--stats=0` as false.
+  // (Inherited by the subcommands' options.)
+  app.option_defaults()->disable_flag_override();
 
   std::vector<Command> commands{register_group(app, context), register_devices(app, context)};
 
+  const std::span<char* const> args(argv + 1, static_cast<std::size_t>(argc > 0 ? argc - 1 : 0));
+  if (std::optional<int> status = check_command(app, args)) {
+    return *status;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? k_exit_ok : k_exit_usage;
+    return report_parse_error(app, e, args);
   }
   for (Command& command : commands) {
     if (command.app->parsed()) {
@@ -59,7 +70,8 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "spindle: %s\n", e.what());
+    // Fatal messages name paths as given (a report file, the calibration store): escaped here, once.
+    std::fprintf(stderr, "spindle: %s\n", spindle::escape_for_terminal(e.what()).c_str());
   } catch (...) {
     std::fprintf(stderr, "spindle: unexpected error\n");
   }

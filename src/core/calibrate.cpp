@@ -237,7 +237,7 @@ CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::s
   result.key = device.facts.key;
   result.sample_files = files.size();
   if (files.size() < options.min_files || options.thread_counts.empty()) {
-    log.warning("calibrate " + device.facts.name + ": only " + std::to_string(files.size()) +
+    log.warning("calibrate " + escape_for_terminal(device.facts.name) + ": only " + std::to_string(files.size()) +
                 " readable files found; need at least " + std::to_string(options.min_files));
     return result;
   }
@@ -276,9 +276,10 @@ CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::s
       if (i == 0) {
         limit = std::max<std::size_t>(static_cast<std::size_t>(point.files), 1);
       }
-      log.info("calibrate " + device.facts.name + (small ? ": small reads, " : ": whole-file reads, ") +
-               std::to_string(point.threads) + " threads: " + std::to_string(point.files) + " files, " +
-               std::to_string(point.bytes) + " bytes in " + std::to_string(point.seconds) + " s");
+      log.info("calibrate " + escape_for_terminal(device.facts.name) +
+               (small ? ": small reads, " : ": whole-file reads, ") + std::to_string(point.threads) +
+               " threads: " + std::to_string(point.files) + " files, " + std::to_string(point.bytes) + " bytes in " +
+               std::to_string(point.seconds) + " s");
       points.push_back(point);
     }
     remaining += series_remaining;  // what the small series left over goes to whole-file reads

@@ -133,8 +133,9 @@ DeviceMap DeviceMap::build(std::span<const std::uint64_t> st_devs, DeviceProbe& 
   for (PhysicalDevice& device : map.m_devices) {
     choose_threads(device, spec, calibration);
     if (log.enabled(LogLevel::debug)) {
-      log.debug("device " + device.facts.name + " (" + std::string(to_string(device.facts.device_class)) + ", key " +
-                device.facts.key + "): " + std::to_string(device.st_devs.size()) + " filesystem(s), threads " +
+      log.debug("device " + escape_for_terminal(device.facts.name) + " (" +
+                std::string(to_string(device.facts.device_class)) + ", key " + escape_for_terminal(device.facts.key) +
+                "): " + std::to_string(device.st_devs.size()) + " filesystem(s), threads " +
                 std::to_string(device.threads.small) + "," + std::to_string(device.threads.large) + " from " +
                 std::string(to_string(device.threads_source)));
     }

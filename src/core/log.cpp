@@ -1,3 +1,5 @@
+#include "utf8.hpp"
+
 #include <spindle/log.hpp>
 
 #include <cstring>
@@ -62,8 +64,33 @@ std::string escape_for_terminal(std::string_view path) {
   static constexpr char k_hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(path.size());
-  for (char c : path) {
-    auto byte = static_cast<unsigned char>(c);
+  const auto hex = [&](unsigned char byte) {
+    out += "\\x";
+    out += k_hex[byte >> 4];
+    out += k_hex[byte & 0xf];
+  };
+  std::size_t at = 0;
+  while (at < path.size()) {
+    const char c = path[at];
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x80) {
+      // Valid UTF-8 stays readable, except the C1 controls U+0080..U+009F (C2 80..C2 9F): some
+      // terminals obey U+009B as CSI. A byte outside valid UTF-8 is shown as hex, since an 8-bit
+      // terminal would obey 0x9b itself.
+      const std::size_t length = utf8_sequence_length(path, at);
+      const bool c1_control = length == 2 && byte == 0xc2 && static_cast<unsigned char>(path[at + 1]) < 0xa0;
+      if (length == 0 || c1_control) {
+        const std::size_t count = length == 0 ? 1 : length;
+        for (std::size_t i = 0; i < count; ++i) {
+          hex(static_cast<unsigned char>(path[at + i]));
+        }
+        at += count;
+      } else {
+        out.append(path.substr(at, length));
+        at += length;
+      }
+      continue;
+    }
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
@@ -71,12 +98,11 @@ std::string escape_for_terminal(std::string_view path) {
     } else if (c == '\t') {
       out += "\\t";
     } else if (byte < 0x20 || byte == 0x7f) {
-      out += "\\x";
-      out += k_hex[byte >> 4];
-      out += k_hex[byte & 0xf];
+      hex(byte);
     } else {
-      out += c;  // bytes >= 0x80 pass through: UTF-8 names stay readable
+      out += c;
     }
+    ++at;
   }
   return out;
 }

@@ -346,6 +346,13 @@ bool OutputFile::wait_for_reader() {
   }
 }
 
+bool OutputFile::is_terminal() const {
+  if (m_kind == OutputKind::standard_output) {
+    return ::isatty(STDOUT_FILENO) == 1;
+  }
+  return m_kind == OutputKind::direct && m_fd.valid() && ::isatty(m_fd.get()) == 1;
+}
+
 bool OutputFile::commit(const std::function<void(std::ostream&)>& fill) {
   int fd = 1;
   const CancelToken* cancel = m_cancel;

@@ -1,4 +1,5 @@
 #include "report_formats.hpp"
+#include "utf8.hpp"
 
 #include <spindle/report.hpp>
 
@@ -13,51 +14,6 @@ namespace spindle {
 namespace {
 
 constexpr char k_hex[] = "0123456789abcdef";
-
-// Length of the well-formed UTF-8 sequence starting at text[at], or 0 if there is none.
-// Follows Unicode Table 3-7 exactly: no overlong forms (C0, C1, E0 80..9F, F0 80..8F), no
-// surrogates (ED A0..BF), nothing above U+10FFFF (F4 90.., F5..FF), no truncated sequences.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(at);
-  if (lead < 0x80) {
-    return 1;
-  }
-  std::size_t length = 0;
-  unsigned char second_min = 0x80;
-  unsigned char second_max = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) {
-      second_min = 0xa0;
-    } else if (lead == 0xed) {
-      second_max = 0x9f;
-    }
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) {
-      second_min = 0x90;
-    } else if (lead == 0xf4) {
-      second_max = 0x8f;
-    }
-  } else {
-    return 0;
-  }
-  if (text.size() - at < length) {
-    return 0;
-  }
-  if (byte(at + 1) < second_min || byte(at + 1) > second_max) {
-    return 0;
-  }
-  for (std::size_t i = 2; i < length; ++i) {
-    if (byte(at + i) < 0x80 || byte(at + i) > 0xbf) {
-      return 0;
-    }
-  }
-  return length;
-}
 
 // "1 file", "2 files"; `plural_word` for irregular plurals ("directories").
 std::string plural(std::uint64_t count, std::string_view word, std::string_view plural_word = {}) {
@@ -115,6 +71,13 @@ void append_json_escaped(std::string& out, std::string_view bytes) {
         out += k_hex[byte >> 4];
         out += k_hex[byte & 0xf];
         at += 1;
+      } else if (length == 2 && byte == 0xc2 && static_cast<unsigned char>(bytes[at + 1]) < 0xa0) {
+        // A C1 control (U+0080..U+009F), which some terminals obey: the \u escape is the same
+        // string to a JSON reader and inert on a screen.
+        out += "\\u00";
+        out += k_hex[static_cast<unsigned char>(bytes[at + 1]) >> 4];
+        out += k_hex[static_cast<unsigned char>(bytes[at + 1]) & 0xf];
+        at += length;
       } else {
         out.append(bytes.substr(at, length));
         at += length;
@@ -144,7 +107,7 @@ void append_json_escaped(std::string& out, std::string_view bytes) {
         out += "\\t";
         break;
       default:
-        if (byte < 0x20) {
+        if (byte < 0x20 || byte == 0x7f) {
           out += "\\u00";
           out += k_hex[byte >> 4];
           out += k_hex[byte & 0xf];
@@ -172,14 +135,14 @@ void append_csv_field(std::string& out, std::string_view text) {
   out += '"';
 }
 
-std::unique_ptr<Reporter> make_reporter(ReportFormat format) {
+std::unique_ptr<Reporter> make_reporter(ReportFormat format, ReportOptions options) {
   switch (format) {
     case ReportFormat::text:
-      return std::make_unique<TextReporter>();
+      return std::make_unique<TextReporter>(options);
     case ReportFormat::fdupes:
-      return std::make_unique<FdupesReporter>();
+      return std::make_unique<FdupesReporter>(options);
     case ReportFormat::csv:
-      return std::make_unique<CsvReporter>();
+      return std::make_unique<CsvReporter>(options);
     case ReportFormat::json:
       return std::make_unique<JsonReporter>();
   }
@@ -247,7 +210,8 @@ std::string format_stats(const RunStats& stats) {
   std::vector<std::string> labels;
   std::size_t label_width = 0;
   for (const PoolReport& pool : stats.pools) {
-    labels.push_back(pool.device + " (" + std::string(to_string(pool.device_class)) + ")");
+    // For stderr: a device name can come from a mount source, which whoever mounted it chose.
+    labels.push_back(escape_for_terminal(pool.device) + " (" + std::string(to_string(pool.device_class)) + ")");
     label_width = std::max(label_width, labels.back().size());
   }
   for (std::size_t i = 0; i < stats.pools.size(); ++i) {

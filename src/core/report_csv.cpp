@@ -1,6 +1,7 @@
 #include "report_formats.hpp"
 
 #include <spindle/hash.hpp>
+#include <spindle/log.hpp>
 
 namespace spindle {
 
@@ -20,7 +21,11 @@ void CsvReporter::write(const GroupResult& result, std::ostream& out) {
     prefix += ',';
     for (FileIndex index : group.files) {
       text += prefix;
-      append_csv_field(text, result.files.path(index));
+      if (m_options.escape_names) {
+        append_csv_field(text, escape_for_terminal(result.files.path(index)));
+      } else {
+        append_csv_field(text, result.files.path(index));
+      }
       text += '\n';
       chunks.maybe_flush();
     }

@@ -7,7 +7,7 @@ void FdupesReporter::write(const GroupResult& result, std::ostream& out) {
   std::string& text = chunks.buffer();
   for (const DuplicateGroup& group : result.groups) {
     for (FileIndex index : group.files) {
-      result.files.append_path(index, text);
+      append_report_path(text, result.files, index, m_options);
       text += '\n';
       chunks.maybe_flush();
     }

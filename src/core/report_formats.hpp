@@ -53,23 +53,41 @@ void append_json_escaped(std::string& out, std::string_view bytes);
 // Append the RFC 4180 form of one field; see csv_field().
 void append_csv_field(std::string& out, std::string_view text);
 
+// Append the path of file `index`: raw bytes, or through escape_for_terminal when
+// options.escape_names (the report goes to a terminal).
+void append_report_path(std::string& out, const FileTable& files, FileIndex index, const ReportOptions& options);
+
 // `# 3 files of 1.5 KiB (1536 bytes), <hash>, 3.0 KiB wasted`, each path on its own line
-// (raw bytes), a blank line between groups.
+// (raw bytes, or escaped for a terminal), a blank line between groups.
 class TextReporter final : public Reporter {
  public:
+  explicit TextReporter(ReportOptions options) : m_options(options) {}
   void write(const GroupResult& result, std::ostream& out) override;
+
+ private:
+  ReportOptions m_options;
 };
 
-// Byte for byte what `fdupes -r` prints: paths one per line, an empty line after every group.
+// Byte for byte what `fdupes -r` prints (to a pipe or a file): paths one per line, an empty line
+// after every group; names escaped for a terminal when options.escape_names.
 class FdupesReporter final : public Reporter {
  public:
+  explicit FdupesReporter(ReportOptions options) : m_options(options) {}
   void write(const GroupResult& result, std::ostream& out) override;
+
+ private:
+  ReportOptions m_options;
 };
 
-// Header `size,hash,count,path`, then one row per file, groups in order; LF line ends.
+// Header `size,hash,count,path`, then one row per file, groups in order; LF line ends. With
+// options.escape_names the path is escaped for a terminal before it is quoted.
 class CsvReporter final : public Reporter {
  public:
+  explicit CsvReporter(ReportOptions options) : m_options(options) {}
   void write(const GroupResult& result, std::ostream& out) override;
+
+ private:
+  ReportOptions m_options;
 };
 
 // One document: {"groups":[{"size","hash","files"}...],"stats":{...,"errors_list":[...]}}.

@@ -1,8 +1,19 @@
 #include "report_formats.hpp"
 
 #include <spindle/hash.hpp>
+#include <spindle/log.hpp>
 
 namespace spindle {
+
+void append_report_path(std::string& out, const FileTable& files, FileIndex index, const ReportOptions& options) {
+  if (!options.escape_names) {
+    files.append_path(index, out);
+    return;
+  }
+  std::string raw;
+  files.append_path(index, raw);
+  out += escape_for_terminal(raw);
+}
 
 void TextReporter::write(const GroupResult& result, std::ostream& out) {
   ChunkedOutput chunks(out);
@@ -24,9 +35,10 @@ void TextReporter::write(const GroupResult& result, std::ostream& out) {
     text += ", ";
     text += human_size(group.wasted());
     text += " wasted\n";
-    // Raw bytes, as fdupes writes them; the man page points to json/csv for names with newlines.
+    // Raw bytes, as fdupes writes them (the man page points to json/csv for names with newlines),
+    // unless the reader is a terminal.
     for (FileIndex index : group.files) {
-      result.files.append_path(index, text);
+      append_report_path(text, result.files, index, m_options);
       text += '\n';
       chunks.maybe_flush();
     }

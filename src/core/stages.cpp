@@ -204,8 +204,9 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
       if (hits >= k_cached_enough) {
         sizes[p] = context.cached_threads;
       }
-      context.log.debug("pool " + context.pools.spec(p).name + ": " + std::to_string(static_cast<int>(hits * 100)) +
-                        "% of the sample cached, " + std::to_string(sizes[p]) + " threads for this stage");
+      context.log.debug("pool " + escape_for_terminal(context.pools.spec(p).name) + ": " +
+                        std::to_string(static_cast<int>(hits * 100)) + "% of the sample cached, " +
+                        std::to_string(sizes[p]) + " threads for this stage");
     }
   }
 
@@ -287,7 +288,7 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
         try {
           std::rethrow_exception(extra);
         } catch (const std::exception& e) {
-          context.log.error(std::string("another task failed too: ") + e.what());
+          context.log.error("another task failed too: " + escape_for_terminal(e.what()));
         } catch (...) {
           context.log.error("another task failed too");
         }

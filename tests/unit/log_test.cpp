@@ -43,6 +43,26 @@ TEST(EscapeForTerminal, Utf8PassesThrough) {
   EXPECT_EQ(escape_for_terminal("caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac"), "caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac");
 }
 
+TEST(EscapeForTerminal, C1ControlsAreHex) {
+  // U+009B is CSI to terminals that obey C1 controls; U+0080..U+009F are all controls, U+00A0 is not.
+  EXPECT_EQ(escape_for_terminal("a\xc2\x9b"
+                                "2J"),
+            "a\\xc2\\x9b2J");
+  EXPECT_EQ(escape_for_terminal("\xc2\x80\xc2\x9f\xc2\xa0"), "\\xc2\\x80\\xc2\\x9f\xc2\xa0");
+}
+
+TEST(EscapeForTerminal, BytesOutsideUtf8AreHex) {
+  // An 8-bit terminal obeys a lone 0x9b as CSI; a Latin-1 name is shown by its bytes.
+  EXPECT_EQ(escape_for_terminal("\x9b"
+                                "2J"),
+            "\\x9b2J");
+  EXPECT_EQ(escape_for_terminal("caf\xe9"), "caf\\xe9");
+  EXPECT_EQ(escape_for_terminal("\xe2\x82"), "\\xe2\\x82");           // truncated
+  EXPECT_EQ(escape_for_terminal("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
+  EXPECT_EQ(escape_for_terminal("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
+  EXPECT_EQ(escape_for_terminal("\xff\xc3\xa9"), "\\xff\xc3\xa9");    // resynchronises on é
+}
+
 TEST(FileErrorReason, JoinsOpErrnoAndDetail) {
   EXPECT_EQ((FileError{"p", ENOENT, "open", ""}.reason()), std::string("open: ") + std::strerror(ENOENT));
   EXPECT_EQ((FileError{"p", 0, "changed", "file grew"}.reason()), "changed: file grew");

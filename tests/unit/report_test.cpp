@@ -154,6 +154,87 @@ TEST(Report, Json) {
   EXPECT_EQ(render(ReportFormat::json, sample_result()), expected);
 }
 
+// The sample's names plus the ones a terminal would obey: a title-setting OSC, a colour CSI, a
+// C1 CSI (U+009B) and a lone 0x9b byte.
+GroupResult hostile_result() {
+  GroupResult result = sample_result();
+  for (std::string_view path : {"/d/\x1b]0;pwned\x07", "/d/\x1b[31mred",
+                                "/d/c1\xc2\x9b"
+                                "2J",
+                                "/d/8bit\x9b"
+                                "2J"}) {
+    result.groups[1].files.push_back(add_file(result.files, path, 10));
+  }
+  return result;
+}
+
+std::string render_for_terminal(ReportFormat format, const GroupResult& result) {
+  std::ostringstream out;
+  make_reporter(format, ReportOptions{.escape_names = true})->write(result, out);
+  return out.str();
+}
+
+bool has_terminal_control(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if ((byte < 0x20 && byte != '\n') || byte == 0x7f || byte == 0x9b ||
+        (byte == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xa0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST(Report, TextForTerminalEscapesNames) {
+  const std::string expected =
+      "# 3 files of 1.5 KiB (1536 bytes), 0123456789abcdeffedcba9876543210, 3.0 KiB wasted\n"
+      "/d/a b\n"
+      "/d/new\\nline\n"
+      "/d/x,\"q\"\n"
+      "\n"
+      "# 10 files of 10 B (10 bytes), 00000000000000000000000000000001, 90 B wasted\n"
+      "/d/\\xc0\\xaf\n"
+      "/d/\xc3\xa9\n"
+      "/d/\\xe2\\x82\n"
+      "/d/\\xed\\xa0\\x80\n"
+      "/d/\xf0\x9f\x98\x80\n"
+      "/d/\\xff\n"
+      "/d/\\x1b]0;pwned\\x07\n"
+      "/d/\\x1b[31mred\n"
+      "/d/c1\\xc2\\x9b2J\n"
+      "/d/8bit\\x9b2J\n";
+  const std::string text = render_for_terminal(ReportFormat::text, hostile_result());
+  EXPECT_EQ(text, expected);
+  EXPECT_FALSE(has_terminal_control(text));
+}
+
+TEST(Report, FdupesAndCsvForTerminalEscapeNames) {
+  const std::string fdupes = render_for_terminal(ReportFormat::fdupes, hostile_result());
+  EXPECT_FALSE(has_terminal_control(fdupes)) << fdupes;
+  EXPECT_NE(fdupes.find("/d/\\x1b]0;pwned\\x07\n/d/\\x1b[31mred\n"), std::string::npos) << fdupes;
+  EXPECT_NE(fdupes.find("\n/d/new\\nline\n"), std::string::npos) << fdupes;
+  const std::string csv = render_for_terminal(ReportFormat::csv, hostile_result());
+  EXPECT_FALSE(has_terminal_control(csv)) << csv;
+  EXPECT_NE(csv.find("10,00000000000000000000000000000001,10,/d/\\x1b]0;pwned\\x07\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",/d/new\\nline\n"), std::string::npos) << csv;
+}
+
+TEST(Report, RawBytesUnlessForTerminal) {
+  // The default (a pipe or a file): every name byte for byte, escape sequences included.
+  for (ReportFormat format : {ReportFormat::text, ReportFormat::fdupes, ReportFormat::csv}) {
+    const std::string text = render(format, hostile_result());
+    EXPECT_NE(text.find("/d/\x1b]0;pwned\x07\n"), std::string::npos);
+    EXPECT_NE(text.find("/d/\x1b[31mred\n"), std::string::npos);
+    EXPECT_NE(text.find("/d/8bit\x9b"
+                        "2J\n"),
+              std::string::npos);
+  }
+  // json escapes the same way wherever it goes; no raw control either way.
+  const std::string json = render(ReportFormat::json, hostile_result());
+  EXPECT_EQ(json, render_for_terminal(ReportFormat::json, hostile_result()));
+  EXPECT_FALSE(has_terminal_control(json)) << json;
+}
+
 TEST(Report, EmptyResult) {
   const GroupResult empty;
   EXPECT_EQ(render(ReportFormat::text, empty), "");
@@ -213,9 +294,15 @@ TEST(JsonEscapePath, Cases) {
   EXPECT_EQ(json_escape_path("plain/path"), "plain/path");
   EXPECT_EQ(json_escape_path("q\"b\\"), "q\\\"b\\\\");
   EXPECT_EQ(json_escape_path("\b\f\n\r\t"), "\\b\\f\\n\\r\\t");
-  EXPECT_EQ(json_escape_path(std::string_view("\0\x01\x1f\x7f", 4)), "\\u0000\\u0001\\u001f\x7f");
+  EXPECT_EQ(json_escape_path(std::string_view("\0\x01\x1f\x7f", 4)), "\\u0000\\u0001\\u001f\\u007f");
+  // The C1 controls U+0080..U+009F are escaped too (a terminal may obey them); U+00A0 is not.
+  EXPECT_EQ(json_escape_path("\xc2\x80"), "\\u0080");
+  EXPECT_EQ(json_escape_path("a\xc2\x9b"
+                             "31m"),
+            "a\\u009b31m");
+  EXPECT_EQ(json_escape_path("\xc2\x9f\xc2\xa0"), "\\u009f\xc2\xa0");
   // Valid UTF-8, shortest and longest of each length, stays as is.
-  for (std::string_view valid : {"\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
+  for (std::string_view valid : {"\xc2\xa0", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
                                  "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", "\xc3\xa9", "\xf0\x9f\x98\x80"}) {
     EXPECT_EQ(json_escape_path(valid), valid);
   }
@@ -330,6 +417,9 @@ std::string decode_json_path(std::string_view body) {
           bytes += static_cast<char>(unit - 0xdc00);
         } else if (unit < 0x80) {
           bytes += static_cast<char>(unit);
+        } else if (unit < 0xa0) {
+          bytes += static_cast<char>(0xc2);  // a C1 control, U+0080..U+009F
+          bytes += static_cast<char>(unit);
         } else {
           ADD_FAILURE() << "unexpected \\u escape " << unit;
           return {};
@@ -426,6 +516,15 @@ TEST(FormatStats, Block) {
       "pool vda (ssd)    threads 8/2, 9 files, 4.9 KiB read, busy 3.000 ms, at most 4 running\n"
       "pool loop0 (hdd)  threads 1/1, 0 files, 0 B read, busy 0.000 ms, at most 1 running\n";
   EXPECT_EQ(format_stats(sample_result().stats), expected);
+}
+
+TEST(FormatStats, DeviceNamesAreEscapedForStderr) {
+  // A FUSE or network device is named after its mount source, which whoever mounted it chose.
+  RunStats stats;
+  stats.pools = {PoolReport{"evil\x1b]0;t\x07", DeviceClass::network, ThreadCounts{4, 4}, 0, 0, 0, 0}};
+  const std::string text = format_stats(stats);
+  EXPECT_NE(text.find("pool evil\\x1b]0;t\\x07 (network)  threads 4/4"), std::string::npos) << text;
+  EXPECT_FALSE(has_terminal_control(text)) << text;
 }
 
 TEST(MakeReporter, EveryFormat) {
