@@ -7,19 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-<<<<<<< HEAD
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
-=======
-#include <atomic>
-#include <cstdlib>
-#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
->>>>>>> f-tests
 #include <optional>
 
 namespace spindle {
