@@ -1,5 +1,7 @@
 // OutputFile: `> FILE` semantics, atomic where the replacement can be identical. The decision is
 // made once, in open(), before any long work; commit() only carries it out.
+#include "fd_streambuf.hpp"
+
 #include <spindle/log.hpp>
 #include <spindle/output_file.hpp>
 #include <spindle/pools.hpp>
@@ -15,7 +17,6 @@
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
-#include <streambuf>
 #include <utility>
 #include <vector>
 
@@ -25,76 +26,9 @@ namespace {
 
 // Symlink hops before giving up, as the kernel's own limit (ELOOP).
 constexpr int k_max_symlink_hops = 40;
-// How long a write waits on a full pipe or device before looking at the cancel token again.
-constexpr int k_poll_ms = 100;
 // How often commit() looks again for a reader of a FIFO: Linux has no event for "a reader
 // opened it" that could also be woken by a cancellation.
 constexpr int k_reader_poll_ms = 20;
-
-// A streambuf over a descriptor: 64 KiB writes, EINTR retried, EAGAIN (a FIFO or device opened
-// non-blocking) waited out with poll. The first error is kept; ECANCELED when the token fired.
-class FdStreamBuf : public std::streambuf {
- public:
-  FdStreamBuf(int fd, const CancelToken* cancel) : m_fd(fd), m_cancel(cancel), m_buffer(64 * 1024) {
-    setp(m_buffer.data(), m_buffer.data() + m_buffer.size());
-  }
-  int error() const { return m_error; }
-
- protected:
-  int_type overflow(int_type ch) override {
-    if (!flush_buffer()) {
-      return traits_type::eof();
-    }
-    if (!traits_type::eq_int_type(ch, traits_type::eof())) {
-      *pptr() = traits_type::to_char_type(ch);
-      pbump(1);
-    }
-    return traits_type::not_eof(ch);
-  }
-  int sync() override { return flush_buffer() ? 0 : -1; }
-
- private:
-  bool flush_buffer() {
-    bool ok = write_all(pbase(), static_cast<std::size_t>(pptr() - pbase()));
-    setp(m_buffer.data(), m_buffer.data() + m_buffer.size());
-    return ok;
-  }
-
-  bool cancelled() {
-    if (m_cancel != nullptr && m_cancel->cancelled()) {
-      m_error = ECANCELED;
-    }
-    return m_error != 0;
-  }
-
-  bool write_all(const char* data, std::size_t size) {
-    if (cancelled()) {
-      return false;
-    }
-    while (size > 0) {
-      ssize_t n = ::write(m_fd, data, size);
-      if (n > 0) {
-        data += n;
-        size -= static_cast<std::size_t>(n);
-      } else if (n < 0 && errno == EAGAIN) {
-        pollfd ready{m_fd, POLLOUT, 0};
-        ::poll(&ready, 1, k_poll_ms);
-        if (cancelled()) {
-          return false;
-        }
-      } else if (n < 0 && errno != EINTR) {
-        m_error = errno;
-        return false;
-      }
-    }
-    return true;
-  }
-
-  int m_fd;
-  const CancelToken* m_cancel;
-  std::vector<char> m_buffer;
-  int m_error = 0;
-};
 
 // "dir/name" → {"dir", "name"}; "name" → {"", "name"}; "/name" → {"/", "name"}.
 std::pair<std::string, std::string> split_path(const std::string& path) {
