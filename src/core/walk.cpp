@@ -166,6 +166,7 @@ void Walker::add_file(WorkerOutput& out, std::string_view name, const struct sta
   entry.ino = st.st_ino;
   entry.dev = st.st_dev;
   entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  entry.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
   entry.nlink = static_cast<std::uint32_t>(std::min<nlink_t>(st.st_nlink, 0x7fffffff));
   entry.via_symlink = via_symlink ? 1 : 0;
   entry.name_length = name.size();  // the name's place in batch_names, until flush()
