@@ -22,7 +22,10 @@ struct FileEntry {
   std::uint64_t size = 0;
   std::uint64_t ino = 0;
   std::uint64_t dev = 0;  // st_dev
+  // With size, what a reader compares after reading to see a file changed while it was read
+  // (ctime too, since a write followed by setting mtime back still moves ctime).
   std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
   std::uint64_t name_offset : 40 = 0;  // set by the table
   std::uint64_t name_length : 16 = 0;  // set by the table (one name: the table refuses k_max_name)
   // Reached through a symlink to a file (--follow-links, or a PATH that is a symlink): an alias

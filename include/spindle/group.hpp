@@ -44,6 +44,9 @@ struct StageReport {
   std::uint64_t groups_out = 0;
   std::uint64_t bytes_read = 0;
   std::uint64_t elapsed_ns = 0;
+  // Per pool (as RunStats::pools), the thread count its team really had in this stage; 0 when
+  // the pool read nothing in it. Empty for passes that read nothing (walk, size).
+  std::vector<int> pool_threads;
 };
 
 struct RunStats {

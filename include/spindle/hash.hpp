@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -32,22 +33,38 @@ Digest hash_bytes(std::span<const std::byte> bytes);
 // users; then it opens without). Returns the fd, or -1 with errno set.
 int open_for_reading(const char* path);
 
-// What the reader expects to find: the walked identity of the file. A file that no longer
-// matches (replaced, truncated, grown) is an error, never silently hashed as something else.
+// What the reader expects to find: the file as the walk saw it. A file that no longer matches
+// (replaced, truncated, grown, written to, deleted) is an error, never hashed as something else.
+// A change that leaves size, mtime and ctime as they were cannot be seen this way.
 struct FileIdentity {
   std::uint64_t dev = 0;
   std::uint64_t ino = 0;
   std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
 };
+
+class CancelToken;
+class FdBudget;
 
 // An open regular file, read without following a FIFO or device node that replaced it, and
 // without updating its access time where the kernel allows (O_NOATIME).
+//
+// Readers share two things: a CancelToken, checked before every block read (a cancelled read
+// fails with errnum ECANCELED, and is not a file error to report), and an FdBudget, one
+// descriptor of which the file holds from open to close.
 class InputFile {
  public:
   // Opens `path`; errors: open/stat errnos, "changed" if it is not the walked file anymore.
-  static Result<InputFile> open(const char* path, const FileIdentity& expected);
-  // The same checks on an fd already opened with open_for_reading (ReadAhead); takes ownership.
-  static Result<InputFile> adopt(int fd, const char* path, const FileIdentity& expected);
+  // With `budget`, waits for one of its descriptors first; EMFILE/ENFILE then wait for another
+  // reader to close a file and never fail the file. Throws Fatal when no other reader holds a
+  // descriptor to wait for (the limit leaves none to read with). Cancelled: errnum ECANCELED.
+  static Result<InputFile> open(const char* path, const FileIdentity& expected, FdBudget* budget = nullptr,
+                                const CancelToken* cancel = nullptr);
+  // The same checks on an fd already opened with open_for_reading (ReadAhead); takes ownership
+  // of it and, with `budget`, of the descriptor of the budget it holds.
+  static Result<InputFile> adopt(int fd, const char* path, const FileIdentity& expected, FdBudget* budget = nullptr,
+                                 const CancelToken* cancel = nullptr);
   InputFile(InputFile&& other) noexcept;
   InputFile& operator=(InputFile&& other) noexcept;
   InputFile(const InputFile&) = delete;
@@ -64,11 +81,23 @@ class InputFile {
   // and drops the pages afterwards when `drop_cache` (keeps a scan from evicting the user's cache).
   Result<Digest> hash_all(std::uint64_t size, std::span<std::byte> buffer, bool drop_cache);
 
+  // Call after the reads: is the open file still the walked one? "vanished" when it was deleted
+  // (no link left), "changed" when its size, mtime or ctime moved: a digest read meanwhile may
+  // mix old and new content. ctime also moves when the file is renamed or one of its hard links
+  // removed, so a path that went away is caught too (except on filesystems that do not keep
+  // ctime that way).
+  std::optional<FileError> check_unchanged() const;
+
  private:
-  InputFile(int fd, const char* path) : m_fd(fd), m_path(path) {}
+  InputFile(int fd, const char* path, const FileIdentity& expected, FdBudget* budget, const CancelToken* cancel)
+      : m_fd(fd), m_path(path), m_expected(expected), m_budget(budget), m_cancel(cancel) {}
+  void close();
   FileError error(int errnum, const char* op) const;
   int m_fd = -1;
   const char* m_path = nullptr;
+  FileIdentity m_expected;
+  FdBudget* m_budget = nullptr;  // holds one of its descriptors while m_fd is open
+  const CancelToken* m_cancel = nullptr;
 };
 
 }  // namespace spindle

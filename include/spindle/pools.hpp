@@ -1,5 +1,7 @@
 #pragma once
 
+#include <spindle/cancel.hpp>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -13,16 +15,6 @@
 #include <vector>
 
 namespace spindle {
-
-// Set from a signal handler (SIGINT/SIGTERM) or by a failing task; checked by tasks between files.
-class CancelToken {
- public:
-  void cancel() noexcept { m_cancelled.store(true, std::memory_order_relaxed); }
-  bool cancelled() const noexcept { return m_cancelled.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<bool> m_cancelled{false};
-};
 
 // One thread of one pool, handed to every task it runs. Owns per-thread scratch (read buffer),
 // reused across tasks and joins, so tasks need no locks and no allocation per file.
@@ -99,6 +91,10 @@ class PoolSet {
   const PoolCounters& counters(std::size_t pool) const { return *m_counters[pool]; }
   PoolCounters& counters(std::size_t pool) { return *m_counters[pool]; }
   std::size_t total_threads() const;
+  // Per pool, the size its team really had in the last multi_scope, as the team itself counted
+  // it (omp_get_num_threads); empty before the first join. A join whose runtime gives a pool
+  // fewer threads than asked fails instead of running with them.
+  std::span<const int> last_team_sizes() const { return m_last_team_sizes; }
 
   // The multi-scope join. `fn` runs on its own thread and receives one Scope per pool; it and
   // the tasks it spawns may spawn more tasks into any scope. Returns when `fn` and every task of
@@ -109,6 +105,8 @@ class PoolSet {
   // `cancel`, queued tasks are dropped unrun; their closures are destroyed before this returns.
   // `sizes`, when given, sets each pool's thread count for this join only (a pool may use fewer
   // readers for whole-file reads than for short prefix reads); otherwise PoolSpec::threads.
+  // A pool whose team gets fewer threads than that is a failure (std::runtime_error, rethrown
+  // here): an undersized team would silently change what --threads asked for.
   void multi_scope(const CancelToken& cancel, const std::function<void(std::span<Scope>)>& fn,
                    const std::function<void(const std::exception_ptr&)>& on_extra_exception = {},
                    std::span<const int> sizes = {});
@@ -117,6 +115,7 @@ class PoolSet {
   std::vector<PoolSpec> m_specs;
   std::vector<std::unique_ptr<PoolCounters>> m_counters;
   std::vector<std::vector<Worker>> m_workers;
+  std::vector<int> m_last_team_sizes;
 };
 
 }  // namespace spindle

@@ -9,6 +9,8 @@
 
 namespace spindle {
 
+class FdBudget;
+
 // What a reader will read of one file.
 struct ReadHint {
   std::string path;
@@ -24,15 +26,18 @@ class ReadAhead {
  public:
   using HintOf = std::function<ReadHint(std::size_t)>;
   // Items 0 .. count-1, read in that order. At most `depth` files and `max_bytes` announced bytes
-  // are ahead at once (one file always, however large).
-  ReadAhead(std::size_t count, HintOf hint_of, std::size_t depth, std::uint64_t max_bytes);
+  // are ahead at once (one file always, however large). With `budget`, each file opened ahead
+  // holds one of its descriptors, taken only when free (read-ahead never waits for one).
+  ReadAhead(std::size_t count, HintOf hint_of, std::size_t depth, std::uint64_t max_bytes, FdBudget* budget = nullptr);
   ~ReadAhead();
   ReadAhead(const ReadAhead&) = delete;
   ReadAhead& operator=(const ReadAhead&) = delete;
 
-  // The fd opened for item `index` (the caller owns and closes it), or -1 when it could not be
-  // opened ahead: the caller opens it itself and reports the error. Indices must not go back.
-  // When the process runs out of descriptors the window shrinks instead of failing a file.
+  // The fd opened for item `index` (the caller owns and closes it, and releases its descriptor
+  // of the budget), or -1 when it could not be opened ahead: the caller opens it itself and
+  // reports the error. Indices must not go back. When the process runs out of descriptors the
+  // window shrinks instead of failing a file. After a -1 nothing is held open ahead, so the
+  // caller may wait for a descriptor without holding any.
   int take(std::size_t index);
 
  private:
@@ -42,11 +47,14 @@ class ReadAhead {
     std::uint64_t bytes;
   };
   void fill(std::size_t index);
+  void close_ahead(const Ahead& ahead);
+  void drop_window();
 
   std::size_t m_count;
   HintOf m_hint_of;
   std::size_t m_depth;
   std::uint64_t m_max_bytes;
+  FdBudget* m_budget;
   std::size_t m_next = 0;  // first item not yet opened ahead
   std::uint64_t m_bytes = 0;
   std::deque<Ahead> m_window;

@@ -1,5 +1,6 @@
 #include <spindle/calibrate.hpp>
 #include <spindle/device.hpp>
+#include <spindle/fd_budget.hpp>
 #include <spindle/group.hpp>
 #include <spindle/pools.hpp>
 #include <spindle/progress.hpp>
@@ -19,6 +20,10 @@ namespace spindle {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Descriptors left out of the readers' budget: stdio and the report are open already; this is
+// for what opens during the stages (libraries, the calibration store, a probe's own file).
+constexpr std::size_t k_descriptor_reserve = 8;
 
 std::uint64_t elapsed_ns(Clock::time_point since) {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - since).count());
@@ -119,7 +124,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   for (FileIndex f = 0; f < result.files.size(); ++f) {
     stats.bytes_scanned += result.files[f].size;
   }
-  stats.stages.push_back({"walk", 0, result.files.size(), 0, 0, elapsed_ns(t)});
+  stats.stages.push_back({"walk", 0, result.files.size(), 0, 0, elapsed_ns(t), {}});
   if (cancel.cancelled()) {
     result.cancelled = true;
     return result;
@@ -129,7 +134,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   // Size.
   t = Clock::now();
   Candidates candidates = group_by_size(files, config);
-  stats.stages.push_back({"size", files.size(), candidates.files.size(), candidates.groups(), 0, elapsed_ns(t)});
+  stats.stages.push_back({"size", files.size(), candidates.files.size(), candidates.groups(), 0, elapsed_ns(t), {}});
 
   // Devices: one pool per physical device among the candidates.
   std::vector<std::uint64_t> st_devs;
@@ -155,9 +160,24 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
     pool_of_file[f] = static_cast<std::uint32_t>(devices.index_of(files[f].dev));
   }
 
+  // Descriptors for the readers: what the limit leaves once the walk is done (the report, if
+  // any, is already open), minus a reserve for what other code opens meanwhile.
+  FdBudget descriptors(free_descriptors(k_descriptor_reserve));
+  log.debug("descriptor limit leaves " + std::to_string(descriptors.capacity()) + " files open for reading");
+
   // Prefix, suffix, full: one join over all device pools each, then a merge.
-  StageContext context{config,        log,           cancel,         files,         pools,   pool_of_file,
-                       small_threads, large_threads, cache_adaptive, usable_cpus(), progress};
+  StageContext context{.config = config,
+                       .log = log,
+                       .cancel = cancel,
+                       .files = files,
+                       .pools = pools,
+                       .pool_of_file = pool_of_file,
+                       .small_threads = small_threads,
+                       .large_threads = large_threads,
+                       .cache_adaptive = cache_adaptive,
+                       .cached_threads = usable_cpus(),
+                       .progress = progress,
+                       .descriptors = &descriptors};
   StageState state;
   for (auto [kind, name] : {std::pair{StageKind::prefix, "prefix"}, std::pair{StageKind::suffix, "suffix"},
                             std::pair{StageKind::full, "full"}}) {
@@ -165,8 +185,13 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
     std::uint64_t before = state.bytes_read;
     std::uint64_t files_in = candidates.files.size();
     candidates = run_stage(kind, candidates, context, state);
-    stats.stages.push_back(
-        {name, files_in, candidates.files.size(), candidates.groups(), state.bytes_read - before, elapsed_ns(t)});
+    stats.stages.push_back({.name = name,
+                            .files_in = files_in,
+                            .files_out = candidates.files.size(),
+                            .groups_out = candidates.groups(),
+                            .bytes_read = state.bytes_read - before,
+                            .elapsed_ns = elapsed_ns(t),
+                            .pool_threads = state.threads_used});
     if (cancel.cancelled()) {
       result.cancelled = true;
       return result;

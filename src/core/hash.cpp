@@ -1,3 +1,5 @@
+#include <spindle/cancel.hpp>
+#include <spindle/fd_budget.hpp>
 #include <spindle/hash.hpp>
 #include <spindle/long_path.hpp>
 
@@ -6,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 // Header-only xxHash: XXH3 gets inlined into the read loops.
 #define XXH_INLINE_ALL
@@ -46,49 +49,124 @@ int open_for_reading(const char* path) {
   return fd;
 }
 
-Result<InputFile> InputFile::open(const char* path, const FileIdentity& expected) {
-  int fd = open_for_reading(path);
-  if (fd < 0) {
-    return FileError{path, errno, "open", ""};
-  }
-  return adopt(fd, path, expected);
+namespace {
+
+std::int64_t nanoseconds(const struct timespec& t) {
+  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
-Result<InputFile> InputFile::adopt(int fd, const char* path, const FileIdentity& expected) {
-  InputFile file(fd, path);
+bool same_inode(const struct stat& st, const FileIdentity& expected) {
+  return st.st_ino == expected.ino && st.st_dev == expected.dev;
+}
+
+// Size, mtime and ctime as walked: any write, truncation or touch moves one of them (ctime
+// moves even when mtime is set back).
+bool same_content_stamp(const struct stat& st, const FileIdentity& expected) {
+  return static_cast<std::uint64_t>(st.st_size) == expected.size && nanoseconds(st.st_mtim) == expected.mtime_ns &&
+         nanoseconds(st.st_ctim) == expected.ctime_ns;
+}
+
+}  // namespace
+
+Result<InputFile> InputFile::open(const char* path, const FileIdentity& expected, FdBudget* budget,
+                                  const CancelToken* cancel) {
+  bool retried_alone = false;
+  for (;;) {
+    if (budget != nullptr && !budget->acquire(cancel)) {
+      return FileError{path, ECANCELED, "open", ""};
+    }
+    int fd = open_for_reading(path);
+    if (fd >= 0) {
+      return adopt(fd, path, expected, budget, cancel);
+    }
+    const int errnum = errno;
+    if (budget == nullptr || (errnum != EMFILE && errnum != ENFILE)) {
+      if (budget != nullptr) {
+        budget->release();
+      }
+      return FileError{path, errnum, "open", ""};
+    }
+    // Out of descriptors although this one was counted: the file is readable, so wait for
+    // another reader to close one (acquire sleeps until then). With no other reader holding
+    // one there is nothing to wait for: try once more, then the run cannot go on.
+    if (budget->exhausted() > 0) {
+      retried_alone = false;
+    } else if (!retried_alone) {
+      retried_alone = true;
+    } else {
+      throw Fatal(std::string("no file descriptor left to read ") + path + ": " + std::strerror(errnum) +
+                  " (raise the limit with ulimit -n)");
+    }
+  }
+}
+
+Result<InputFile> InputFile::adopt(int fd, const char* path, const FileIdentity& expected, FdBudget* budget,
+                                   const CancelToken* cancel) {
+  InputFile file(fd, path, expected, budget, cancel);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     return file.error(errno, "stat");
   }
-  if (!S_ISREG(st.st_mode) || st.st_ino != expected.ino || st.st_dev != expected.dev) {
+  if (!S_ISREG(st.st_mode) || !same_inode(st, expected)) {
     return FileError{path, 0, "changed", "no longer the file that was scanned"};
   }
   if (static_cast<std::uint64_t>(st.st_size) != expected.size) {
     return FileError{path, 0, "changed", "size changed since it was scanned"};
   }
+  if (!same_content_stamp(st, expected)) {
+    return FileError{path, 0, "changed", "modified since it was scanned"};
+  }
   return file;
 }
 
-InputFile::InputFile(InputFile&& other) noexcept : m_fd(other.m_fd), m_path(other.m_path) {
+InputFile::InputFile(InputFile&& other) noexcept
+    : m_fd(other.m_fd),
+      m_path(other.m_path),
+      m_expected(other.m_expected),
+      m_budget(other.m_budget),
+      m_cancel(other.m_cancel) {
   other.m_fd = -1;
 }
 
 InputFile& InputFile::operator=(InputFile&& other) noexcept {
   if (this != &other) {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
+    close();
     m_fd = other.m_fd;
     m_path = other.m_path;
+    m_expected = other.m_expected;
+    m_budget = other.m_budget;
+    m_cancel = other.m_cancel;
     other.m_fd = -1;
   }
   return *this;
 }
 
 InputFile::~InputFile() {
+  close();
+}
+
+void InputFile::close() {
   if (m_fd >= 0) {
     ::close(m_fd);
+    m_fd = -1;
+    if (m_budget != nullptr) {
+      m_budget->release();
+    }
   }
+}
+
+std::optional<FileError> InputFile::check_unchanged() const {
+  struct stat st {};
+  if (::fstat(m_fd, &st) != 0) {
+    return error(errno, "stat");
+  }
+  if (st.st_nlink == 0) {
+    return FileError{m_path, 0, "vanished", "deleted while it was read"};
+  }
+  if (!same_inode(st, m_expected) || !same_content_stamp(st, m_expected)) {
+    return FileError{m_path, 0, "changed", "modified while it was read"};
+  }
+  return std::nullopt;
 }
 
 FileError InputFile::error(int errnum, const char* op) const {
@@ -100,6 +178,9 @@ Result<Digest> InputFile::hash_range(std::uint64_t offset, std::uint64_t length,
   XXH3_128bits_reset(&state);
   std::uint64_t done = 0;
   while (done < length) {
+    if (m_cancel != nullptr && m_cancel->cancelled()) {
+      return error(ECANCELED, "read");  // checked per block: a 2 TB file stops within one
+    }
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
     ssize_t got = ::pread(m_fd, buffer.data(), want, static_cast<off_t>(offset + done));
     if (got < 0) {

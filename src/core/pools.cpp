@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 // How a join runs: one outer OpenMP team with one thread per pool plus one for `fn`. Each pool
 // thread opens a nested team of exactly that pool's size, and those threads drain the pool's own
@@ -177,6 +178,7 @@ void PoolSet::multi_scope(const CancelToken& cancel, const std::function<void(st
   omp_set_dynamic(0);
   omp_set_max_active_levels(std::max(omp_get_max_active_levels(), 2));
   std::atomic<bool> undersized{false};
+  std::vector<int> used(m_specs.size(), 0);
 
 #pragma omp parallel num_threads(pools + 1) default(shared)
   {
@@ -197,12 +199,24 @@ void PoolSet::multi_scope(const CancelToken& cancel, const std::function<void(st
       PoolCounters& counters = *m_counters[pool];
 #pragma omp parallel num_threads(team_sizes[pool]) default(shared)
       {
+        // The runtime may give a nested team fewer threads than asked (OMP_THREAD_LIMIT, a
+        // thread that could not be created): say so loudly rather than run a smaller pool.
+        const int got = omp_get_num_threads();
+        if (omp_get_thread_num() == 0) {
+          used[pool] = got;
+          if (got < team_sizes[pool]) {
+            shared.record(std::make_exception_ptr(std::runtime_error(
+                "pool " + m_specs[pool].name + ": the OpenMP runtime gave " + std::to_string(got) + " of " +
+                std::to_string(team_sizes[pool]) + " threads (is OMP_THREAD_LIMIT set too low?)")));
+          }
+        }
         Worker& worker = m_workers[pool][static_cast<std::size_t>(omp_get_thread_num())];
         drain(shared, q, worker, counters);
       }
     }
   }
 
+  m_last_team_sizes = std::move(used);
   if (undersized.load()) {
     throw std::runtime_error(
         "multi_scope: the OpenMP runtime did not provide one thread per pool "

@@ -1,3 +1,4 @@
+#include <spindle/fd_budget.hpp>
 #include <spindle/hash.hpp>
 #include <spindle/read_ahead.hpp>
 
@@ -9,15 +10,32 @@
 
 namespace spindle {
 
-ReadAhead::ReadAhead(std::size_t count, HintOf hint_of, std::size_t depth, std::uint64_t max_bytes)
-    : m_count(count), m_hint_of(std::move(hint_of)), m_depth(depth == 0 ? 1 : depth), m_max_bytes(max_bytes) {}
+ReadAhead::ReadAhead(std::size_t count, HintOf hint_of, std::size_t depth, std::uint64_t max_bytes, FdBudget* budget)
+    : m_count(count),
+      m_hint_of(std::move(hint_of)),
+      m_depth(depth == 0 ? 1 : depth),
+      m_max_bytes(max_bytes),
+      m_budget(budget) {}
 
 ReadAhead::~ReadAhead() {
-  for (const Ahead& ahead : m_window) {
-    if (ahead.fd >= 0) {
-      ::close(ahead.fd);
+  drop_window();
+}
+
+void ReadAhead::close_ahead(const Ahead& ahead) {
+  if (ahead.fd >= 0) {
+    ::close(ahead.fd);
+    if (m_budget != nullptr) {
+      m_budget->release();
     }
   }
+  m_bytes -= ahead.bytes;
+}
+
+void ReadAhead::drop_window() {
+  for (const Ahead& ahead : m_window) {
+    close_ahead(ahead);
+  }
+  m_window.clear();
 }
 
 void ReadAhead::fill(std::size_t index) {
@@ -32,8 +50,15 @@ void ReadAhead::fill(std::size_t index) {
     if (!m_window.empty() && m_bytes + m_pending->length > m_max_bytes) {
       break;
     }
+    if (m_budget != nullptr && !m_budget->try_acquire()) {
+      break;  // no descriptor free: the caller opens this one itself, waiting for it
+    }
     int fd = open_for_reading(m_pending->path.c_str());
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && !m_window.empty()) {
+    const int errnum = fd < 0 ? errno : 0;
+    if (fd < 0 && m_budget != nullptr) {
+      m_budget->release();
+    }
+    if (errnum == EMFILE || errnum == ENFILE) {
       break;  // out of descriptors: a shorter window, and this file is tried again later
     }
     ReadHint hint = std::move(*m_pending);
@@ -49,14 +74,16 @@ void ReadAhead::fill(std::size_t index) {
 
 int ReadAhead::take(std::size_t index) {
   while (!m_window.empty() && m_window.front().index < index) {
-    if (m_window.front().fd >= 0) {
-      ::close(m_window.front().fd);
-    }
-    m_bytes -= m_window.front().bytes;
+    close_ahead(m_window.front());
     m_window.pop_front();
   }
   fill(index);
-  if (m_window.empty() || m_window.front().index != index) {
+  if (m_window.empty() || m_window.front().index != index || m_window.front().fd < 0) {
+    // The caller opens this one itself (and may wait for a descriptor to do it): hold nothing
+    // meanwhile, or readers of several pools could each wait for what the others hold.
+    drop_window();
+    m_next = index + 1;
+    m_pending.reset();
     return -1;
   }
   const Ahead ahead = m_window.front();

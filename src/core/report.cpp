@@ -204,7 +204,15 @@ std::string format_stats(const RunStats& stats) {
     out += std::to_string(stage.files_in) + " -> " + plural(stage.files_out, "file") + ", " +
            plural(stage.groups_out, "group") + ", " + human_size(stage.bytes_read) + " read, ";
     append_ms(out, stage.elapsed_ns);
-    out += " ms\n";
+    out += " ms";
+    // The team sizes this stage really ran with (after cache and descriptor adaptation).
+    std::string threads;
+    for (std::size_t p = 0; p < stage.pool_threads.size() && p < stats.pools.size(); ++p) {
+      if (stage.pool_threads[p] > 0) {
+        threads += ' ' + stats.pools[p].device + '=' + std::to_string(stage.pool_threads[p]);
+      }
+    }
+    out += threads.empty() ? "\n" : ", threads" + threads + '\n';
   }
 
   std::vector<std::string> labels;

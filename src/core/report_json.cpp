@@ -64,7 +64,13 @@ void append_stats(std::string& out, const RunStats& stats) {
     append_uint_member(out, "groups_out", stage.groups_out);
     append_uint_member(out, "bytes_read", stage.bytes_read);
     append_ms_member(out, "elapsed_ms", stage.elapsed_ns);
-    out += '}';
+    // Per pool, in the order of "pools": the team size this stage ran with (0: idle).
+    out += ",\"pool_threads\":[";
+    for (std::size_t p = 0; p < stage.pool_threads.size(); ++p) {
+      out += p == 0 ? "" : ",";
+      out += std::to_string(stage.pool_threads[p]);
+    }
+    out += "]}";
   }
   out += "],\"pools\":[";
   for (std::size_t i = 0; i < stats.pools.size(); ++i) {

@@ -17,7 +17,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 
 namespace spindle {
@@ -92,6 +94,11 @@ namespace {
 // reader thread keeps one such buffer (16 threads: 2 MiB).
 constexpr std::size_t k_full_read_bytes = 128 * 1024;
 
+const char* stage_name(StageKind kind) {
+  static constexpr const char* k_names[] = {"prefix", "suffix", "full"};
+  return k_names[static_cast<int>(kind)];
+}
+
 std::uint64_t stage_offset(StageKind kind, std::uint64_t size) {
   return kind == StageKind::suffix ? size - k_block_size : 0;
 }
@@ -101,31 +108,47 @@ std::uint64_t bytes_for_stage(StageKind kind, std::uint64_t size) {
 }
 
 // Read one file for `kind` and return its digest; the file's hash is complete when the read
-// covered all of it. `opened` is the file's fd when ReadAhead opened it, else -1.
-Result<Digest> read_for_stage(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened) {
-  const FileEntry& entry = files[f];
-  const std::string path = files.path(f);
-  const FileIdentity identity{entry.dev, entry.ino, entry.size};
-  Result<InputFile> file =
-      opened >= 0 ? InputFile::adopt(opened, path.c_str(), identity) : InputFile::open(path.c_str(), identity);
+// covered all of it. `opened` is the file's fd when ReadAhead opened it (holding a descriptor of
+// the budget), else -1. After the read the file must still be the walked one: a file written to,
+// truncated, renamed or deleted while it was read gives an error, not a digest that may mix old
+// and new bytes, nor a report that lists a path that is gone.
+Result<Digest> read_for_stage(StageKind kind, FileIndex f, Worker& worker, int opened, const StageContext& context) {
+  const FileEntry& entry = context.files[f];
+  const std::string path = context.files.path(f);
+  const FileIdentity identity{entry.dev, entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns};
+  Result<InputFile> file = opened >= 0
+                               ? InputFile::adopt(opened, path.c_str(), identity, context.descriptors, &context.cancel)
+                               : InputFile::open(path.c_str(), identity, context.descriptors, &context.cancel);
   if (!file.ok()) {
     return std::move(file).error();
   }
-  switch (kind) {
-    case StageKind::prefix: {
-      std::uint64_t length = std::min(entry.size, k_block_size);
-      return file->hash_range(0, length, worker.buffer(k_block_size));
+  Result<Digest> digest = [&]() -> Result<Digest> {
+    switch (kind) {
+      case StageKind::prefix:
+        return file->hash_range(0, std::min(entry.size, k_block_size), worker.buffer(k_block_size));
+      case StageKind::suffix:
+        return file->hash_range(entry.size - k_block_size, k_block_size, worker.buffer(k_block_size));
+      case StageKind::full:
+        return file->hash_all(entry.size, worker.buffer(k_full_read_bytes), false);
     }
-    case StageKind::suffix:
-      return file->hash_range(entry.size - k_block_size, k_block_size, worker.buffer(k_block_size));
-    case StageKind::full:
-      return file->hash_all(entry.size, worker.buffer(k_full_read_bytes), false);
+    return FileError{path, 0, "internal", "unknown stage"};
+  }();
+  if (!digest.ok()) {
+    return digest;
   }
-  return FileError{path, 0, "internal", "unknown stage"};
+  if (context.observer != nullptr) {
+    context.observer->after_read(kind, f);
+  }
+  if (std::optional<FileError> changed = file->check_unchanged()) {
+    return std::move(*changed);
+  }
+  return digest;
 }
 
-// Share of sampled files whose data is cached above which a join uses one reader per CPU.
-constexpr double k_cached_enough = 0.85;
+// Does the read of `kind` cover the whole file, so that its digest is the file's hash?
+bool completes_hash(StageKind kind, std::uint64_t size) {
+  return kind == StageKind::full || size <= k_block_size;
+}
 
 // A single reader keeps this much announced ahead of it (ReadAhead): enough requests for the
 // device to sort and merge, little enough that the pages are still cached when read.
@@ -134,7 +157,7 @@ constexpr std::uint64_t k_read_ahead_bytes = 8 * 1024 * 1024;
 
 }  // namespace
 
-double stage_cache_hits(StageKind kind, const FileTable& files, std::span<const FileIndex> sample) {
+std::optional<double> stage_cache_hits(StageKind kind, const FileTable& files, std::span<const FileIndex> sample) {
   std::size_t probes = 0;
   std::size_t hits = 0;
   for (FileIndex f : sample) {
@@ -147,17 +170,103 @@ double stage_cache_hits(StageKind kind, const FileTable& files, std::span<const 
     struct iovec io {
       &byte, 1
     };
-    // The offset the stage reads first, and for whole-file reads also the middle.
-    bool hit = true;
+    // The offset the stage reads first, and for whole-file reads also the middle. A read that
+    // would wait is a miss (EAGAIN); any other failure means this file cannot tell.
+    enum class Probe { hit, miss, unknown } probe = Probe::hit;
     for (std::uint64_t offset : {stage_offset(kind, entry.size), kind == StageKind::full ? entry.size / 2 : 0}) {
-      hit = hit && ::preadv2(fd, &io, 1, static_cast<off_t>(offset), RWF_NOWAIT) >= 0;
+      if (probe == Probe::hit && ::preadv2(fd, &io, 1, static_cast<off_t>(offset), RWF_NOWAIT) < 0) {
+        probe = errno == EAGAIN ? Probe::miss : Probe::unknown;
+      }
     }
     ::close(fd);
-    ++probes;
-    hits += hit ? 1 : 0;
+    if (probe != Probe::unknown) {
+      ++probes;
+      hits += probe == Probe::hit ? 1 : 0;
+    }
   }
-  return probes == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(probes);
+  if (probes == 0) {
+    return std::nullopt;
+  }
+  return static_cast<double>(hits) / static_cast<double>(probes);
 }
+
+int stage_team_size(int configured, bool adaptive, int cached_threads, std::optional<double> hits) {
+  if (!adaptive || configured <= cached_threads || !hits || *hits < k_cached_enough) {
+    return configured;
+  }
+  return cached_threads;
+}
+
+namespace {
+
+using Position = std::uint32_t;  // a place in Candidates::files
+
+// Each pool's team size for this stage: the configured size for its kind of read, or one reader
+// per CPU where a sample of the stage's first reads is already cached (stage_team_size).
+std::vector<int> stage_team_sizes(StageKind kind, const Candidates& input,
+                                  const std::vector<std::vector<Position>>& readers, const StageContext& context) {
+  std::span<const int> configured = kind == StageKind::full ? context.large_threads : context.small_threads;
+  std::vector<int> sizes(configured.begin(), configured.end());
+  for (std::size_t p = 0; p < sizes.size(); ++p) {
+    if (context.cache_adaptive[p] == 0 || sizes[p] <= context.cached_threads || readers[p].empty()) {
+      continue;
+    }
+    std::vector<FileIndex> sample;
+    for (std::size_t i = 0; i < readers[p].size(); i += std::max<std::size_t>(1, readers[p].size() / 16)) {
+      sample.push_back(input.files[readers[p][i]]);
+    }
+    // A few misses are normal on a warm cache (the kernel reclaims cold pages); a read that
+    // waits now and then costs less than the contention of many threads on two cores.
+    const std::optional<double> hits = stage_cache_hits(kind, context.files, sample);
+    sizes[p] = stage_team_size(sizes[p], true, context.cached_threads, hits);
+    context.log.debug("pool " + escape_for_terminal(context.pools.spec(p).name) + ": " +
+                      (hits ? std::to_string(static_cast<int>(*hits * 100)) + "% of the sample cached, "
+                            : std::string("the filesystem cannot tell what is cached, ")) +
+                      std::to_string(sizes[p]) + " threads for this stage");
+  }
+  return sizes;
+}
+
+// Fit the stage's readers into the descriptor budget (fit_descriptors): shortens read-ahead
+// windows, then lowers `sizes`. Returns each pool's read-ahead depth (0 for a pool of several
+// threads, which reads without a window).
+std::vector<std::size_t> fit_to_descriptors(StageKind kind, const std::vector<std::vector<Position>>& readers,
+                                            std::vector<int>& sizes, const StageContext& context) {
+  const std::size_t pools = sizes.size();
+  std::vector<int> busy(pools, 0);  // readers that can hold a file at once: no more than files
+  std::vector<std::size_t> ahead(pools, 0);
+  for (std::size_t p = 0; p < pools; ++p) {
+    if (!readers[p].empty()) {
+      busy[p] = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(sizes[p]), readers[p].size()));
+      ahead[p] = sizes[p] == 1 ? std::min(k_read_ahead_files, readers[p].size() - 1) : 0;
+    }
+  }
+  if (context.descriptors == nullptr) {
+    return ahead;
+  }
+  std::vector<int> fitted = busy;
+  std::vector<std::size_t> fitted_ahead = ahead;
+  const std::size_t budget = context.descriptors->capacity();
+  if (!fit_descriptors(fitted, fitted_ahead, budget)) {
+    return ahead;
+  }
+  std::string shrunk;
+  for (std::size_t p = 0; p < pools; ++p) {
+    const std::string pool = "; pool " + context.pools.spec(p).name + ": ";
+    if (fitted_ahead[p] < ahead[p]) {
+      shrunk += pool + "read-ahead " + std::to_string(ahead[p]) + " -> " + std::to_string(fitted_ahead[p]) + " files";
+    }
+    if (fitted[p] < busy[p]) {
+      shrunk += pool + std::to_string(sizes[p]) + " -> " + std::to_string(fitted[p]) + " threads";
+      sizes[p] = fitted[p];
+    }
+  }
+  context.log.info("descriptor limit leaves " + std::to_string(budget) + " files open for reading; " +
+                   stage_name(kind) + " stage" + shrunk);
+  return fitted_ahead;
+}
+
+}  // namespace
 
 Candidates run_stage(StageKind kind, const Candidates& input, const StageContext& context, StageState& state) {
   const FileTable& files = context.files;
@@ -166,7 +275,6 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
   // One reader per distinct inode (members of a group are sorted by inode), bucketed by pool.
   // Readers and results are positions in input.files, so per-stage state is sized by the
   // candidates, not by every file walked.
-  using Position = std::uint32_t;
   std::vector<std::vector<Position>> readers(pools);
   std::uint64_t files_total = 0;
   std::uint64_t bytes_total = 0;
@@ -183,56 +291,45 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
       }
     }
   }
-  static constexpr const char* k_names[] = {"prefix", "suffix", "full"};
-  context.progress.begin_stage(k_names[static_cast<int>(kind)], files_total, bytes_total);
+  context.progress.begin_stage(stage_name(kind), files_total, bytes_total);
 
+  std::vector<int> sizes = stage_team_sizes(kind, input, readers, context);
+  std::vector<std::size_t> ahead = fit_to_descriptors(kind, readers, sizes, context);
+
+  // Per position: read, failed, or neither (the stage was cancelled before its turn). Only a
+  // read file can be merged into a group.
+  enum : std::uint8_t { k_unread = 0, k_read = 1, k_failed = 2 };
   std::vector<Digest> digest(input.files.size());
-  std::vector<std::uint8_t> failed(input.files.size(), 0);
+  std::vector<std::uint8_t> status(input.files.size(), k_unread);
   std::mutex error_mutex;
   std::atomic<std::uint64_t> bytes_read{0};
-  std::span<const int> configured = kind == StageKind::full ? context.large_threads : context.small_threads;
-  std::vector<int> sizes(configured.begin(), configured.end());
-  for (std::size_t p = 0; p < pools; ++p) {
-    if (context.cache_adaptive[p] != 0 && sizes[p] > context.cached_threads && !readers[p].empty()) {
-      std::vector<FileIndex> sample;
-      for (std::size_t i = 0; i < readers[p].size(); i += std::max<std::size_t>(1, readers[p].size() / 16)) {
-        sample.push_back(input.files[readers[p][i]]);
-      }
-      // A few misses are normal on a warm cache (the kernel reclaims cold pages); a read that
-      // waits now and then costs less than the contention of many threads on two cores.
-      const double hits = stage_cache_hits(kind, files, sample);
-      if (hits >= k_cached_enough) {
-        sizes[p] = context.cached_threads;
-      }
-      context.log.debug("pool " + escape_for_terminal(context.pools.spec(p).name) + ": " +
-                        std::to_string(static_cast<int>(hits * 100)) + "% of the sample cached, " +
-                        std::to_string(sizes[p]) + " threads for this stage");
-    }
-  }
 
-  // `ahead`, for a pool's single reader, opens and announces the next files of `batch`.
-  auto read_batch = [&](std::span<const Position> batch, Worker& worker, ReadAhead* ahead) {
+  // `reader_ahead`, for a pool's single reader, opens and announces the next files of `batch`.
+  auto read_batch = [&](std::span<const Position> batch, Worker& worker, ReadAhead* reader_ahead) {
     PoolCounters& counters = context.pools.counters(static_cast<std::size_t>(worker.pool_index()));
     std::uint64_t bytes = 0;
-    for (std::size_t k = 0; k < batch.size(); ++k) {
-      if (context.cancel.cancelled()) {
-        return;
-      }
+    std::uint64_t done = 0;
+    for (std::size_t k = 0; k < batch.size() && !context.cancel.cancelled(); ++k) {
       const Position at = batch[k];
       FileIndex f = input.files[at];
-      Result<Digest> result = read_for_stage(kind, files, f, worker, ahead != nullptr ? ahead->take(k) : -1);
+      const int opened = reader_ahead != nullptr ? reader_ahead->take(k) : -1;
+      Result<Digest> result = read_for_stage(kind, f, worker, opened, context);
       if (result.ok()) {
         digest[at] = *result;
+        status[at] = k_read;
         bytes += bytes_for_stage(kind, files[f].size);
+      } else if (result.error().errnum == ECANCELED && context.cancel.cancelled()) {
+        break;  // not the file's fault: it stays unread
       } else {
-        failed[at] = 1;
+        status[at] = k_failed;
         context.log.file_error(result.error());
         std::lock_guard lock(error_mutex);
         state.errors.push_back(std::move(result).error());
       }
+      ++done;
     }
-    context.progress.add(batch.size(), bytes);
-    counters.files.fetch_add(batch.size(), std::memory_order_relaxed);
+    context.progress.add(done, bytes);
+    counters.files.fetch_add(done, std::memory_order_relaxed);
     counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
     bytes_read.fetch_add(bytes, std::memory_order_relaxed);
   };
@@ -251,7 +348,8 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
             // thread (it does I/O too), and physical offsets are worth their extra open only
             // before the long reads of the suffix and full stages. ReadAhead queues the next
             // reads in that order, so the device is not idle while the reader hashes.
-            scope.spawn([&read_batch, &files, &input, &list, kind](Worker& worker) {
+            const std::size_t depth = ahead[p];
+            scope.spawn([&read_batch, &files, &input, &list, &context, kind, depth](Worker& worker) {
               std::vector<FileIndex> ids(list.size());
               for (std::size_t i = 0; i < list.size(); ++i) {
                 ids[i] = input.files[list[i]];
@@ -261,7 +359,11 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
               for (std::size_t i = 0; i < order.size(); ++i) {
                 ordered[i] = list[order[i]];
               }
-              ReadAhead ahead(
+              if (depth == 0) {
+                read_batch(ordered, worker, nullptr);  // no descriptor to spare for a window
+                return;
+              }
+              ReadAhead reader_ahead(
                   ordered.size(),
                   [&](std::size_t k) {
                     const FileIndex f = input.files[ordered[k]];
@@ -269,8 +371,8 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
                     return ReadHint{files.path(f), stage_offset(kind, size),
                                     std::min(bytes_for_stage(kind, size), k_read_ahead_bytes)};
                   },
-                  k_read_ahead_files, k_read_ahead_bytes);
-              read_batch(ordered, worker, &ahead);
+                  depth, k_read_ahead_bytes, context.descriptors);
+              read_batch(ordered, worker, &reader_ahead);
             });
             continue;
           }
@@ -295,6 +397,13 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
       },
       sizes);
   state.bytes_read += bytes_read.load();
+  state.threads_used.assign(pools, 0);
+  for (std::size_t p = 0; p < pools; ++p) {
+    state.threads_used[p] = readers[p].empty() ? 0 : context.pools.last_team_sizes()[p];
+  }
+  if (context.cancel.cancelled()) {
+    return Candidates{};  // some reads never ran: nothing of this stage may reach a report
+  }
 
   // Merge (one thread): hard links take their inode's digest, then split groups by digest.
   Candidates out;
@@ -308,15 +417,18 @@ Candidates run_stage(StageKind kind, const Candidates& input, const StageContext
     for (Position i = input.starts[g]; i < input.starts[g + 1]; ++i) {
       if (i > input.starts[g] && same_inode(files[input.files[i]], files[input.files[i - 1]])) {
         digest[i] = digest[i - 1];
-        failed[i] = failed[i - 1];
+        status[i] = status[i - 1];
       }
-      if (!failed[i]) {
+      if (status[i] == k_unread) {
+        throw std::logic_error("run_stage: " + files.path(input.files[i]) + " was neither read nor failed");
+      }
+      if (status[i] == k_read) {
         members.push_back(i);
       }
     }
     std::stable_sort(members.begin(), members.end(), [&](Position a, Position b) { return digest[a] < digest[b]; });
     // A read that covered the whole file (full stage, or a prefix of a small file) is its hash.
-    const bool complete = kind == StageKind::full || files[input.files[input.starts[g]]].size <= k_block_size;
+    const bool complete = completes_hash(kind, files[input.files[input.starts[g]]].size);
     std::vector<FileIndex> part;
     for (std::size_t begin = 0; begin < members.size();) {
       std::size_t end = begin + 1;

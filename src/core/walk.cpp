@@ -229,6 +229,7 @@ void Walker::add_file(WorkerOutput& out, std::string_view name, const struct sta
   entry.ino = st.st_ino;
   entry.dev = st.st_dev;
   entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  entry.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
   entry.nlink = static_cast<std::uint32_t>(std::min<nlink_t>(st.st_nlink, FileEntry::k_max_nlink));
   entry.via_symlink = via_symlink ? 1 : 0;
   entry.root = root;

@@ -1,5 +1,7 @@
 #include "fakes/temp_tree.hpp"
 
+#include <spindle/cancel.hpp>
+#include <spindle/fd_budget.hpp>
 #include <spindle/hash.hpp>
 
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -48,7 +51,9 @@ FileIdentity identity_of(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) {
     ADD_FAILURE() << "stat " << path;
   }
-  return FileIdentity{st.st_dev, st.st_ino, static_cast<std::uint64_t>(st.st_size)};
+  return FileIdentity{st.st_dev, st.st_ino, static_cast<std::uint64_t>(st.st_size),
+                      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+                      static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
 }
 
 // Reference vectors from an independent implementation: xxh128sum 0.8.1 (the xxhash package's CLI),
@@ -200,6 +205,102 @@ TEST(InputFile, HashAllOfAFileThatShrankAfterOpenIsChanged) {
   ASSERT_FALSE(digest.ok());
   EXPECT_EQ(digest.error().op, "changed");
   EXPECT_EQ(digest.error().path, path);
+}
+
+// ---- the file as walked: changed or deleted while it is read (issue 8, item 3) ------------
+
+// A walk that saw other times than the file has now: its content may have been rewritten.
+TEST(InputFile, RefusesAFileWhoseMtimeOrCtimeMoved) {
+  TempTree tree;
+  std::string path = tree.write_bytes("f", prime_bytes(5000));
+  FileIdentity walked = identity_of(path);
+  walked.mtime_ns -= 1;
+  Result<InputFile> file = InputFile::open(path.c_str(), walked);
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.error().op, "changed");
+  EXPECT_EQ(file.error().detail, "modified since it was scanned");
+  // Only ctime differs: what a write followed by setting mtime back leaves behind.
+  walked = identity_of(path);
+  walked.ctime_ns -= 1;
+  file = InputFile::open(path.c_str(), walked);
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.error().op, "changed");
+}
+
+TEST(InputFile, WrittenAfterOpenIsChangedOnCheck) {
+  TempTree tree;
+  std::string path = tree.write_bytes("f", prime_bytes(5000));
+  const struct timespec old[2] = {{978'307'200, 0}, {978'307'200, 0}};  // a write then moves mtime
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), old, 0), 0);
+  Result<InputFile> file = InputFile::open(path.c_str(), identity_of(path));
+  ASSERT_TRUE(file.ok()) << file.error().reason();
+  std::vector<std::byte> buffer(4096);
+  ASSERT_TRUE(file->hash_all(5000, buffer, false).ok());
+  EXPECT_FALSE(file->check_unchanged().has_value());
+  int writer = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::pwrite(writer, "x", 1, 10), 1);  // same size: only the times tell
+  ::close(writer);
+  std::optional<FileError> changed = file->check_unchanged();
+  ASSERT_TRUE(changed.has_value());
+  EXPECT_EQ(changed->op, "changed");
+  EXPECT_EQ(changed->detail, "modified while it was read");
+  EXPECT_EQ(changed->path, path);
+}
+
+TEST(InputFile, DeletedAfterOpenHasVanishedOnCheck) {
+  TempTree tree;
+  std::string path = tree.write_bytes("f", prime_bytes(5000));
+  Result<InputFile> file = InputFile::open(path.c_str(), identity_of(path));
+  ASSERT_TRUE(file.ok()) << file.error().reason();
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  std::vector<std::byte> buffer(4096);
+  ASSERT_TRUE(file->hash_all(5000, buffer, false).ok());  // an unlinked file still reads
+  std::optional<FileError> gone = file->check_unchanged();
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_EQ(gone->op, "vanished");
+}
+
+// ---- cancellation inside one file's read (issue 8, item 4) --------------------------------
+
+// A reader checks the token before every block: one huge file cannot hold a cancelled run.
+TEST(InputFile, CancelledReadStopsBeforeTheNextBlock) {
+  TempTree tree;
+  std::string path = tree.write_bytes("f", prime_bytes(1 << 20));
+  CancelToken cancel;
+  Result<InputFile> file = InputFile::open(path.c_str(), identity_of(path), nullptr, &cancel);
+  ASSERT_TRUE(file.ok()) << file.error().reason();
+  std::vector<std::byte> buffer(4096);
+  cancel.cancel();
+  Result<Digest> digest = file->hash_all(1 << 20, buffer, false);
+  ASSERT_FALSE(digest.ok());
+  EXPECT_EQ(digest.error().errnum, ECANCELED);
+  Result<Digest> range = file->hash_range(4096, 8192, buffer);
+  ASSERT_FALSE(range.ok());
+  EXPECT_EQ(range.error().errnum, ECANCELED);
+}
+
+// ---- descriptors (issue 8, item 6) --------------------------------------------------------
+
+// A file opened through a budget holds one of its descriptors until it is closed.
+TEST(InputFile, HoldsADescriptorOfTheBudgetUntilClosed) {
+  TempTree tree;
+  std::string path = tree.write_bytes("f", prime_bytes(100));
+  FdBudget budget(2);
+  {
+    Result<InputFile> file = InputFile::open(path.c_str(), identity_of(path), &budget);
+    ASSERT_TRUE(file.ok()) << file.error().reason();
+    EXPECT_EQ(budget.in_use(), 1u);
+    Result<InputFile> moved = std::move(file);
+    EXPECT_EQ(budget.in_use(), 1u);
+  }
+  EXPECT_EQ(budget.in_use(), 0u);
+  // A file that fails its checks gives its descriptor back too.
+  FileIdentity other = identity_of(path);
+  other.ino += 1;
+  EXPECT_FALSE(InputFile::open(path.c_str(), other, &budget).ok());
+  EXPECT_FALSE(InputFile::open(tree.path("missing").c_str(), other, &budget).ok());
+  EXPECT_EQ(budget.in_use(), 0u);
 }
 
 }  // namespace

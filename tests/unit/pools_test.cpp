@@ -284,6 +284,11 @@ TEST_F(MultiScope, PerJoinSizesOverrideThePoolSize) {
       },
       {}, sizes);
   EXPECT_EQ(pools.counters(0).max_running.load(), 3);
+  // The team counted itself: what --stats reports as the size a stage really used.
+  ASSERT_EQ(pools.last_team_sizes().size(), 1u);
+  EXPECT_EQ(pools.last_team_sizes()[0], 3);
+  pools.multi_scope(cancel, [](std::span<Scope>) {});
+  EXPECT_EQ(pools.last_team_sizes()[0], 1);
 }
 
 TEST_F(MultiScope, ManyJoinsInARowDoNotHang) {

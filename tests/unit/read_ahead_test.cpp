@@ -1,5 +1,6 @@
 #include "fakes/temp_tree.hpp"
 
+#include <spindle/fd_budget.hpp>
 #include <spindle/read_ahead.hpp>
 
 #include <gtest/gtest.h>
@@ -147,6 +148,45 @@ TEST_F(ReadAheadTest, OutOfDescriptorsShrinksTheWindowAndFailsNoFile) {
   }
   ::setrlimit(RLIMIT_NOFILE, &saved);
   EXPECT_EQ(std::count(fds.begin(), fds.end(), -1), 0);
+}
+
+// With a descriptor budget, the window takes only free descriptors (it never waits for one)
+// and every descriptor comes back: taken files with their fd, the rest when the window goes.
+TEST_F(ReadAheadTest, WindowTakesOnlyFreeDescriptorsOfTheBudget) {
+  FdBudget budget(3);
+  {
+    ReadAhead ahead(m_paths.size(), hints(), 8, 1 << 20, &budget);
+    for (std::size_t i = 0; i < m_paths.size(); ++i) {
+      int fd = ahead.take(i);
+      ASSERT_GE(fd, 0) << i;
+      EXPECT_EQ(inode_of_fd(fd), inode_of(m_paths[i])) << i;
+      EXPECT_LE(budget.in_use(), 3u);
+      ::close(fd);
+      budget.release();  // the caller owns the taken file's descriptor
+    }
+  }
+  EXPECT_EQ(budget.in_use(), 0u);
+}
+
+// When the caller must open a file itself (-1), the window is empty: the caller may then wait
+// for a descriptor without holding any, so readers of two pools cannot wait for each other.
+TEST_F(ReadAheadTest, AFileLeftToTheCallerLeavesNothingHeldAhead) {
+  ASSERT_EQ(::unlink(m_paths[2].c_str()), 0);
+  FdBudget budget(8);
+  ReadAhead ahead(m_paths.size(), hints(), 4, 1 << 20, &budget);
+  for (std::size_t i = 0; i < 2; ++i) {
+    int fd = ahead.take(i);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    budget.release();
+  }
+  EXPECT_EQ(ahead.take(2), -1);
+  EXPECT_EQ(budget.in_use(), 0u);
+  int fd = ahead.take(3);  // and it goes on from there
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(inode_of_fd(fd), inode_of(m_paths[3]));
+  ::close(fd);
+  budget.release();
 }
 
 }  // namespace

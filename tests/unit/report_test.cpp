@@ -62,9 +62,8 @@ GroupResult sample_result() {
   stats.bytes_read = 5000;
   stats.elapsed_ns = 12'345'678;
   stats.stages = {
-      StageReport{"walk", 12, 12, 0, 0, 1'000'000},
-      StageReport{"size", 12, 9, 2, 0, 500},
-      StageReport{"full", 9, 9, 2, 4668, 2'500'999},
+      StageReport{"walk", 12, 12, 0, 0, 1'000'000, {}}, StageReport{"size", 12, 9, 2, 0, 500, {}},
+      StageReport{"full", 9, 9, 2, 4668, 2'500'999, {2, 0}},  // loop0 had nothing to read
   };
   stats.pools = {
       PoolReport{"vda", DeviceClass::ssd, ThreadCounts{8, 2}, 9, 5000, 3'000'000, 4},
@@ -141,9 +140,12 @@ TEST(Report, Json) {
       R"("stats":{"files_scanned":12,"bytes_scanned":4700,"directories":3,"skipped_special":1,)"
       R"("groups":2,"duplicate_files":7,"wasted_bytes":3122,"errors":2,"bytes_read":5000,"elapsed_ms":12.345,)"
       R"("stages":[)"
-      R"({"name":"walk","files_in":12,"files_out":12,"groups_out":0,"bytes_read":0,"elapsed_ms":1.000},)"
-      R"({"name":"size","files_in":12,"files_out":9,"groups_out":2,"bytes_read":0,"elapsed_ms":0.000},)"
-      R"({"name":"full","files_in":9,"files_out":9,"groups_out":2,"bytes_read":4668,"elapsed_ms":2.500}],)"
+      R"({"name":"walk","files_in":12,"files_out":12,"groups_out":0,"bytes_read":0,"elapsed_ms":1.000,)"
+      R"("pool_threads":[]},)"
+      R"({"name":"size","files_in":12,"files_out":9,"groups_out":2,"bytes_read":0,"elapsed_ms":0.000,)"
+      R"("pool_threads":[]},)"
+      R"({"name":"full","files_in":9,"files_out":9,"groups_out":2,"bytes_read":4668,"elapsed_ms":2.500,)"
+      R"("pool_threads":[2,0]}],)"
       R"("pools":[)"
       R"({"device":"vda","class":"ssd","threads":[8,2],"files":9,"bytes_read":5000,"busy_ms":3.000,"max_running":4},)"
       R"({"device":"loop0","class":"hdd","threads":[1,1],"files":0,"bytes_read":0,"busy_ms":0.000,"max_running":1}],)"
@@ -512,7 +514,7 @@ TEST(FormatStats, Block) {
       "read 4.9 KiB in 12.345 ms\n"
       "stage walk  12 -> 12 files, 0 groups, 0 B read, 1.000 ms\n"
       "stage size  12 -> 9 files, 2 groups, 0 B read, 0.000 ms\n"
-      "stage full  9 -> 9 files, 2 groups, 4.6 KiB read, 2.500 ms\n"
+      "stage full  9 -> 9 files, 2 groups, 4.6 KiB read, 2.500 ms, threads vda=2\n"
       "pool vda (ssd)    threads 8/2, 9 files, 4.9 KiB read, busy 3.000 ms, at most 4 running\n"
       "pool loop0 (hdd)  threads 1/1, 0 files, 0 B read, busy 0.000 ms, at most 1 running\n";
   EXPECT_EQ(format_stats(sample_result().stats), expected);

@@ -478,7 +478,7 @@ TEST_F(WalkTest, LowDescriptorLimitCompletesWithoutErrors) {
   ASSERT_EQ(unlimited.size(), 60u * 21);
   struct rlimit saved {};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
-  // Open now: count them as descriptors_available does, then allow one more (one walk thread).
+  // Open now: count them as free_descriptors does, then allow one more (one walk thread).
   int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   ASSERT_GE(probe, 0);
   ::close(probe);
