@@ -1,5 +1,7 @@
 #pragma once
 
+#include <spindle/cancel.hpp>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -13,16 +15,6 @@
 #include <vector>
 
 namespace spindle {
-
-// Set from a signal handler (SIGINT/SIGTERM) or by a failing task; checked by tasks between files.
-class CancelToken {
- public:
-  void cancel() noexcept { m_cancelled.store(true, std::memory_order_relaxed); }
-  bool cancelled() const noexcept { return m_cancelled.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<bool> m_cancelled{false};
-};
 
 // One thread of one pool, handed to every task it runs. Owns per-thread scratch (read buffer),
 // reused across tasks and joins, so tasks need no locks and no allocation per file.

@@ -4,8 +4,10 @@
 #include "flags.hpp"
 #include "output.hpp"
 
+#include <spindle/calibrate.hpp>
 #include <spindle/device.hpp>
 #include <spindle/group.hpp>
+#include <spindle/reader.hpp>
 #include <spindle/report.hpp>
 
 #include <unistd.h>
@@ -22,8 +24,10 @@ int run(Context& context) {
   const Config& config = context.config;
   Logger log(stderr, log_level_for(config.verbosity));
   std::unique_ptr<DeviceProbe> probe = make_system_probe();
+  const Calibration calibration = load_calibration(calibration_path(), log);
+  SystemReader reader;
 
-  GroupResult result = run_group(config, log, context.cancel, *probe);
+  GroupResult result = run_group(config, log, context.cancel, {*probe, calibration, reader});
   if (result.cancelled) {
     log.error("interrupted: no report written");
     return k_exit_interrupted;

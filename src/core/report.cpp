@@ -256,7 +256,13 @@ std::string format_stats(const RunStats& stats) {
     out += "threads " + std::to_string(pool.threads.small) + '/' + std::to_string(pool.threads.large) + ", " +
            plural(pool.files, "file") + ", " + human_size(pool.bytes_read) + " read, busy ";
     append_ms(out, pool.busy_ns);
-    out += " ms, at most " + std::to_string(pool.max_running) + " running\n";
+    out += " ms, idle ";
+    append_ms(out, pool.idle_ns);
+    out += " ms, at most " + std::to_string(pool.max_running) + " running, read with ";
+    for (std::size_t k = 0; k < k_stage_kinds; ++k) {
+      out += (k == 0 ? "" : "/") + std::to_string(pool.threads_used[k]);
+    }
+    out += " threads\n";
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <spindle/device_class.hpp>
 #include <spindle/hash.hpp>
+#include <spindle/stage_kind.hpp>
 
 namespace spindle {
 
@@ -83,9 +84,17 @@ void append_stats(std::string& out, const RunStats& stats) {
     append_uint_member(out, "files", pool.files);
     append_uint_member(out, "bytes_read", pool.bytes_read);
     append_ms_member(out, "busy_ms", pool.busy_ns);
+    out += ',';
+    append_ms_member(out, "idle_ms", pool.idle_ns);
     out += ",\"max_running\":";
     out += std::to_string(pool.max_running);
-    out += '}';
+    out += ",\"threads_used\":{";
+    for (std::size_t k = 0; k < k_stage_kinds; ++k) {
+      out += k == 0 ? "\"" : ",\"";
+      out += stage_name(static_cast<StageKind>(k));
+      out += "\":" + std::to_string(pool.threads_used[k]);
+    }
+    out += "}}";
   }
   out += ']';
 }
