@@ -7,16 +7,24 @@
 # the two; with a barrier per stage it costs their sum.
 #
 #   tests/bench/two_devices.sh [--spindle PATH] [--runs N] [--check RATIO]
+#   tests/bench/two_devices.sh --order [--spindle PATH]
 #
 # Prints one line per run and the ratio both / max(slow, fast). --check RATIO exits 1 when the
-# median ratio is above RATIO (tests/devices uses it). Root only; exits 77 when the machine cannot
-# do it (no root, no loop devices, no blkio controller).
+# median ratio is above RATIO.
+# --order (tests/devices/test_two_devices.sh) asserts an order instead of a time: the slow disk
+# is slowed to 512 KiB/s, so its prefix reads take about twice as long as all of the fast disk's
+# reads, and the kernel's per-device byte counters of the cgroup are watched during one run of
+# both: when the fast disk has delivered every byte of its whole-file reads, the slow disk must
+# not have delivered all of its prefix reads yet. A barrier between stages makes the fast disk
+# wait for the slow one's prefix reads, so this fails without a dynamic join.
+# Root only; exits 77 when the machine cannot do it (no root, no loop devices, no blkio controller).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 spindle=${SPINDLE:-$here/../../build/release/spindle}
 runs=3
 check=""
+order=false
 slow_bps=$((2 * 1024 * 1024))
 fast_bps=$((40 * 1024 * 1024))
 while [[ $# -gt 0 ]]; do
@@ -24,6 +32,7 @@ while [[ $# -gt 0 ]]; do
     --spindle) spindle=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --check) check=$2; shift 2 ;;
+    --order) order=true; shift ;;
     *) echo "two_devices.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -92,6 +101,7 @@ EOF
 sync
 
 mkdir "$group"
+$order && slow_bps=$((512 * 1024))
 echo "$slow_dev $slow_bps" >"$group/blkio.throttle.read_bps_device"
 echo "$fast_dev $fast_bps" >"$group/blkio.throttle.read_bps_device"
 
@@ -107,6 +117,40 @@ run_cold() {
   end=$(date +%s.%N)
   python3 -c "print('%.3f' % ($end - $start))"
 }
+
+# read_bytes MAJ:MIN: bytes read from that device by the cgroup so far.
+read_bytes() {
+  awk -v dev="$1" '$1 == dev && $2 == "Read" {print $3; found = 1} END {if (!found) print 0}' \
+    "$group/blkio.throttle.io_service_bytes"
+}
+
+if $order; then
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  (echo "$BASHPID" >"$group/cgroup.procs" &&
+    exec "$spindle" group --progress never -q -o "$work/both.out" "$work/slow/tree" "$work/fast/tree") &
+  pid=$!
+  fast_total=$((6 * 2 * 12 * 1024 * 1024))  # every byte of the pairs' whole-file reads
+  slow_total=$((800 * 4096))                # every prefix read on the slow disk
+  slow_when_fast_done=""
+  # Observing, not waiting for something to happen: the loop ends when spindle does.
+  while kill -0 "$pid" 2>/dev/null; do
+    if [[ -z $slow_when_fast_done && $(read_bytes "$fast_dev") -ge $fast_total ]]; then
+      slow_when_fast_done=$(read_bytes "$slow_dev")
+    fi
+    sleep 0.05
+  done
+  wait "$pid" || { echo "FAIL: spindle failed (status $?)" >&2; exit 1; }
+  groups=$(grep -c '^#' "$work/both.out" || true)
+  [[ $groups -eq 6 ]] || { echo "FAIL: expected 6 groups in the report, got $groups" >&2; exit 1; }
+  [[ -n $slow_when_fast_done ]] || slow_when_fast_done=$(read_bytes "$slow_dev")
+  echo "fast disk done with $slow_when_fast_done of at least $slow_total bytes read from the slow disk"
+  if [[ $slow_when_fast_done -ge $slow_total ]]; then
+    echo "FAIL: the fast disk's whole-file reads finished only after the slow disk's prefix reads" >&2
+    exit 1
+  fi
+  exit 0
+fi
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
