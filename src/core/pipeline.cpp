@@ -61,11 +61,9 @@ struct GroupState {
 
 using GroupId = std::uint32_t;
 
-// 8 bytes: every candidate's prefix read is queued at the start, so this is per-file memory.
-struct Read {
-  GroupId group;
-  Position position;
-};
+// A queued read is only its position (every candidate's prefix read is queued at the start, so
+// this is per-file memory): until the read is done, the position's digest slot holds the id of
+// the group waiting for it (see park_group / parked_group).
 
 // The groups in flight, by id, reused once a group has split. Groups in flight have disjoint
 // ranges of at least two positions, so there are never more than half as many as positions:
@@ -109,7 +107,7 @@ class GroupStore {
 // One pool's queued reads and its drainers. Guarded by `mutex`.
 struct PoolQueue {
   std::mutex mutex;
-  std::array<std::deque<Read>, k_stage_kinds> pending;
+  std::array<std::deque<Position>, k_stage_kinds> pending;
   std::array<int, k_stage_kinds> active{};  // drainers reading each kind now
   std::array<int, k_stage_kinds> limit{};   // threads for each kind, once decided
   std::array<bool, k_stage_kinds> decided{};
@@ -153,10 +151,13 @@ class Pipeline {
   // All reads of the group's kind are done: split it by digest and send each part on.
   void advance(GroupId id);
   void pass_on(Position begin, Position end, StageKind done, Digest digest);
-  void finish_read(const Read& read, Result<Digest> result);
+  // The digest slot of a position whose read is queued holds its group's id.
+  void park_group(Position at, GroupId id) { m_digest[at] = Digest{.high = id, .low = 0}; }
+  GroupId parked_group(Position at) const { return static_cast<GroupId>(m_digest[at].high); }
+  void finish_read(Position at, Result<Digest> result);
   void spawn_drainers(std::size_t pool);
   void drain(std::size_t pool, Worker& worker);
-  void read_batch(std::size_t pool, StageKind kind, std::vector<Read>& batch, Worker& worker);
+  void read_batch(std::size_t pool, StageKind kind, std::vector<Position>& batch, Worker& worker);
   int decide_threads(std::size_t pool, StageKind kind, std::span<const FileIndex> sample) const;
 
   const PipelineContext& m_context;
@@ -198,10 +199,11 @@ void Pipeline::enter(Position begin, Position end, StageKind kind) {
   group.end = end;
   group.kind = kind;
   // One read per distinct inode: members of a group sit in inode order, hard links together.
-  std::vector<std::pair<std::uint32_t, Read>> reads;
+  std::vector<std::pair<std::uint32_t, Position>> reads;
   for (Position i = begin; i < end; ++i) {
     if (i == begin || !same_inode(i, i - 1)) {
-      reads.emplace_back(m_context.pool_of_file[m_member[i]], Read{id, i});
+      park_group(i, id);
+      reads.emplace_back(m_context.pool_of_file[m_member[i]], i);
     }
   }
   group.pending.store(static_cast<std::uint32_t>(reads.size()), std::memory_order_relaxed);
@@ -287,17 +289,18 @@ void Pipeline::pass_on(Position begin, Position end, StageKind done, Digest dige
   enter(begin, end, static_cast<StageKind>(kind_index(done) + 1));
 }
 
-void Pipeline::finish_read(const Read& read, Result<Digest> result) {
+void Pipeline::finish_read(Position at, Result<Digest> result) {
+  const GroupId id = parked_group(at);
   if (result.ok()) {
-    m_digest[read.position] = *result;
+    m_digest[at] = *result;
   } else {
-    m_failed[read.position] = 1;
+    m_failed[at] = 1;
     m_context.log.file_error(result.error());
     std::lock_guard lock(m_result_mutex);
     m_errors.push_back(std::move(result).error());
   }
-  if (m_groups[read.group].pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    advance(read.group);
+  if (m_groups[id].pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    advance(id);
   }
 }
 
@@ -342,7 +345,7 @@ int Pipeline::decide_threads(std::size_t pool, StageKind kind, std::span<const F
 
 void Pipeline::drain(std::size_t pool, Worker& worker) {
   PoolQueue& queue = *m_queues[pool];
-  std::vector<Read> batch;
+  std::vector<Position> batch;
   for (;;) {
     StageKind kind = StageKind::prefix;
     std::vector<FileIndex> sample;
@@ -360,7 +363,7 @@ void Pipeline::drain(std::size_t pool, Worker& worker) {
         return;
       }
       kind = static_cast<StageKind>(k);
-      std::deque<Read>& pending = queue.pending[k];
+      std::deque<Position>& pending = queue.pending[k];
       if (!queue.decided[k]) {
         // This drainer decides the kind's thread count from a sample of what is queued now; the
         // others wait for its answer (limit 1 meanwhile).
@@ -368,7 +371,7 @@ void Pipeline::drain(std::size_t pool, Worker& worker) {
         queue.decided[k] = true;
         queue.limit[k] = 1;
         for (std::size_t i = 0; i < pending.size(); i += std::max<std::size_t>(1, pending.size() / k_cache_sample)) {
-          sample.push_back(m_member[pending[i].position]);
+          sample.push_back(m_member[pending[i]]);
         }
       }
       // A lone reader takes everything queued (to read it in physical order); several take
@@ -398,7 +401,7 @@ void Pipeline::drain(std::size_t pool, Worker& worker) {
   }
 }
 
-void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Read>& batch, Worker& worker) {
+void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position>& batch, Worker& worker) {
   const FileTable& files = m_context.files;
   const CancelToken& cancel = m_context.cancel;
   StageTally& tally = m_tally[kind_index(kind)];
@@ -410,10 +413,10 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Read>& b
     // queues the next reads in that order, so the device is not idle while the reader hashes.
     std::vector<FileIndex> ids(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      ids[i] = m_member[batch[i].position];
+      ids[i] = m_member[batch[i]];
     }
     std::vector<std::uint32_t> order = single_reader_order(ids, files, kind != StageKind::prefix);
-    std::vector<Read> ordered;
+    std::vector<Position> ordered;
     ordered.reserve(batch.size());
     for (std::uint32_t i : order) {
       ordered.push_back(batch[i]);
@@ -422,7 +425,7 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Read>& b
     ahead = std::make_unique<ReadAhead>(
         batch.size(),
         [&](std::size_t k) {
-          const FileIndex f = m_member[batch[k].position];
+          const FileIndex f = m_member[batch[k]];
           const std::uint64_t size = files[f].size;
           return ReadHint{files.path(f), stage_offset(kind, size),
                           std::min(bytes_for_stage(kind, size), k_read_ahead_bytes)};
@@ -434,8 +437,8 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Read>& b
   std::uint64_t bytes = 0;
   std::size_t done = 0;
   for (; done < batch.size() && !cancel.cancelled(); ++done) {
-    const Read& read = batch[done];
-    const FileIndex f = m_member[read.position];
+    const Position at = batch[done];
+    const FileIndex f = m_member[at];
     Result<Digest> result = m_context.reader.read(kind, files, f, worker, ahead ? ahead->take(done) : -1, cancel);
     if (cancel.cancelled()) {
       break;  // a read cut short is not a result; its group never completes
@@ -443,7 +446,7 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Read>& b
     if (result.ok()) {
       bytes += bytes_for_stage(kind, files[f].size);
     }
-    finish_read(read, std::move(result));
+    finish_read(at, std::move(result));
   }
   raise_to(tally.last_read_ns, now_ns());
   tally.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
