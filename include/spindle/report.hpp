@@ -2,6 +2,7 @@
 
 #include <spindle/config.hpp>
 #include <spindle/group.hpp>
+#include <spindle/units.hpp>
 
 #include <memory>
 #include <ostream>
@@ -39,8 +40,5 @@ std::string csv_field(std::string_view text);
 
 // The --stats block for stderr: totals, one line per stage, one line per device pool.
 std::string format_stats(const RunStats& stats);
-
-// "1.5 MiB"-style size for the text report.
-std::string human_size(std::uint64_t bytes);
 
 }  // namespace spindle

@@ -4,9 +4,11 @@
 #include "flags.hpp"
 #include "output.hpp"
 
+#include <spindle/calibrate.hpp>
 #include <spindle/device.hpp>
 #include <spindle/group.hpp>
 #include <spindle/output_file.hpp>
+#include <spindle/reader.hpp>
 #include <spindle/report.hpp>
 
 #include <cstdio>
@@ -35,8 +37,10 @@ int run(Context& context) {
   // Before the walk: a FILE that cannot be written fails now, not after an hour of hashing.
   OutputFile output = open_report(config.output_path, context.cancel);
   std::unique_ptr<DeviceProbe> probe = make_system_probe();
+  const Calibration calibration = load_calibration(calibration_path(), log);
+  SystemReader reader;
 
-  GroupResult result = run_group(config, log, context.cancel, *probe);
+  GroupResult result = run_group(config, log, context.cancel, {*probe, calibration, reader});
   if (result.cancelled) {
     log.error("interrupted: no report written");
     return k_exit_interrupted;

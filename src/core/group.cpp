@@ -1,7 +1,7 @@
-#include <spindle/calibrate.hpp>
 #include <spindle/device.hpp>
 #include <spindle/fd_budget.hpp>
 #include <spindle/group.hpp>
+#include <spindle/pipeline.hpp>
 #include <spindle/pools.hpp>
 #include <spindle/progress.hpp>
 #include <spindle/stages.hpp>
@@ -105,7 +105,7 @@ void sort_groups(std::vector<DuplicateGroup>& groups, const FileTable& files) {
   });
 }
 
-GroupResult run_group(const Config& config, Logger& log, const CancelToken& cancel, DeviceProbe& probe) {
+GroupResult run_group(const Config& config, Logger& log, const CancelToken& cancel, const RunInputs& inputs) {
   GroupResult result;
   RunStats& stats = result.stats;
   const Clock::time_point run_start = Clock::now();
@@ -143,16 +143,15 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   }
   std::sort(st_devs.begin(), st_devs.end());
   st_devs.erase(std::unique(st_devs.begin(), st_devs.end()), st_devs.end());
-  DeviceMap devices = DeviceMap::build(st_devs, probe, config.threads, load_calibration(calibration_path(), log), log);
+  DeviceMap devices = DeviceMap::build(st_devs, inputs.probe, config.threads, inputs.calibration, log);
   std::vector<PoolSpec> specs;
-  std::vector<int> small_threads;
-  std::vector<int> large_threads;
-  std::vector<std::uint8_t> cache_adaptive;
+  std::vector<PoolSizing> sizing;
   for (const PhysicalDevice& device : devices.devices()) {
-    specs.push_back({device.facts.name, device.threads.small});
-    small_threads.push_back(device.threads.small);
-    large_threads.push_back(device.threads.large);
-    cache_adaptive.push_back(device.threads_source == ThreadsSource::flag ? 0 : 1);
+    PoolSizing pool{.small = device.threads.small,
+                    .large = device.threads.large,
+                    .cache_adaptive = device.threads_source != ThreadsSource::flag};
+    specs.push_back({device.facts.name, team_size(pool)});
+    sizing.push_back(pool);
   }
   PoolSet pools(std::move(specs));
   std::vector<std::uint32_t> pool_of_file(files.size(), 0);
@@ -165,48 +164,37 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   FdBudget descriptors(free_descriptors(k_descriptor_reserve));
   log.debug("descriptor limit leaves " + std::to_string(descriptors.capacity()) + " files open for reading");
 
-  // Prefix, suffix, full: one join over all device pools each, then a merge.
-  StageContext context{.config = config,
-                       .log = log,
-                       .cancel = cancel,
-                       .files = files,
-                       .pools = pools,
-                       .pool_of_file = pool_of_file,
-                       .small_threads = small_threads,
-                       .large_threads = large_threads,
-                       .cache_adaptive = cache_adaptive,
-                       .cached_threads = usable_cpus(),
-                       .progress = progress,
-                       .descriptors = &descriptors};
-  StageState state;
-  for (auto [kind, name] : {std::pair{StageKind::prefix, "prefix"}, std::pair{StageKind::suffix, "suffix"},
-                            std::pair{StageKind::full, "full"}}) {
-    t = Clock::now();
-    std::uint64_t before = state.bytes_read;
-    std::uint64_t files_in = candidates.files.size();
-    candidates = run_stage(kind, candidates, context, state);
-    stats.stages.push_back({.name = name,
-                            .files_in = files_in,
-                            .files_out = candidates.files.size(),
-                            .groups_out = candidates.groups(),
-                            .bytes_read = state.bytes_read - before,
-                            .elapsed_ns = elapsed_ns(t),
-                            .pool_threads = state.threads_used});
-    if (cancel.cancelled()) {
-      result.cancelled = true;
-      return result;
-    }
+  // Prefix, suffix, full: one join over every device pool, each group advancing on its own.
+  PipelineContext context{.config = config,
+                          .log = log,
+                          .cancel = cancel,
+                          .files = files,
+                          .pools = pools,
+                          .pool_of_file = pool_of_file,
+                          .sizing = sizing,
+                          .cached_threads = usable_cpus(),
+                          .reader = inputs.reader,
+                          .progress = progress,
+                          .descriptors = &descriptors};
+  PipelineResult hashed = hash_candidates(std::move(candidates), context);
+  if (hashed.cancelled) {
+    result.cancelled = true;
+    return result;
   }
-  for (FileError& error : state.errors) {
+  for (StageReport& stage : hashed.stages) {
+    stats.stages.push_back(std::move(stage));
+  }
+  for (FileError& error : hashed.errors) {
     result.errors.push_back(std::move(error));
   }
+  const Candidates& found = hashed.groups;
 
   // Report.
-  for (std::size_t g = 0; g < candidates.groups(); ++g) {
-    std::span<const FileIndex> members = candidates.group(g);
+  for (std::size_t g = 0; g < found.groups(); ++g) {
+    std::span<const FileIndex> members = found.group(g);
     DuplicateGroup group;
     group.size = files[members[0]].size;
-    group.hash = candidates.hashes[g];
+    group.hash = found.hashes[g];
     group.files.assign(members.begin(), members.end());
     stats.duplicate_files += members.size() - 1;
     stats.wasted_bytes += group.wasted();
@@ -215,12 +203,20 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   sort_groups(result.groups, files);
   stats.groups = result.groups.size();
   stats.errors = result.errors.size();
-  stats.bytes_read = state.bytes_read;
+  stats.bytes_read = hashed.bytes_read;
   for (std::size_t p = 0; p < pools.size(); ++p) {
     const PhysicalDevice& device = devices.devices()[p];
     const PoolCounters& counters = pools.counters(p);
-    stats.pools.push_back({device.facts.name, device.facts.device_class, device.threads, counters.files.load(),
-                           counters.bytes_read.load(), counters.busy_ns.load(), counters.max_running.load()});
+    const std::uint64_t busy = counters.busy_ns.load();
+    const std::uint64_t available = static_cast<std::uint64_t>(pools.spec(p).threads) * hashed.elapsed_ns;
+    stats.pools.push_back(PoolReport{.device = device.facts.name,
+                                     .device_class = device.facts.device_class,
+                                     .threads = device.threads,
+                                     .files = counters.files.load(),
+                                     .bytes_read = counters.bytes_read.load(),
+                                     .busy_ns = busy,
+                                     .idle_ns = available > busy ? available - busy : 0,
+                                     .max_running = counters.max_running.load()});
   }
   stats.elapsed_ns = elapsed_ns(run_start);
   return result;

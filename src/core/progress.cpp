@@ -1,5 +1,5 @@
 #include <spindle/progress.hpp>
-#include <spindle/report.hpp>
+#include <spindle/units.hpp>
 
 #include <unistd.h>
 

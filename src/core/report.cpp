@@ -163,28 +163,6 @@ std::string csv_field(std::string_view text) {
   return out;
 }
 
-std::string human_size(std::uint64_t bytes) {
-  static constexpr std::array<std::string_view, 7> k_units{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  if (bytes < 1024) {
-    return std::to_string(bytes) + " B";
-  }
-  double value = static_cast<double>(bytes);
-  std::size_t unit = 0;
-  // Move up while the value would print as 1024.0 or more: 1048575 bytes is "1.0 MiB".
-  while (value >= 1023.95 && unit + 1 < k_units.size()) {
-    value /= 1024.0;
-    ++unit;
-  }
-  // to_chars, not printf: the CLI may set a locale whose decimal separator is ','.
-  std::array<char, 32> digits{};
-  const std::to_chars_result end =
-      std::to_chars(digits.data(), digits.data() + digits.size(), value, std::chars_format::fixed, 1);
-  std::string text(digits.data(), end.ptr);
-  text += ' ';
-  text += k_units[unit];
-  return text;
-}
-
 std::string format_stats(const RunStats& stats) {
   std::string out = "scanned " + plural(stats.files_scanned, "file") + " (" + human_size(stats.bytes_scanned) +
                     ") in " + plural(stats.directories, "directory", "directories") + ", skipped " +
@@ -228,6 +206,8 @@ std::string format_stats(const RunStats& stats) {
     out += "threads " + std::to_string(pool.threads.small) + '/' + std::to_string(pool.threads.large) + ", " +
            plural(pool.files, "file") + ", " + human_size(pool.bytes_read) + " read, busy ";
     append_ms(out, pool.busy_ns);
+    out += " ms, idle ";
+    append_ms(out, pool.idle_ns);
     out += " ms, at most " + std::to_string(pool.max_running) + " running\n";
   }
   return out;

@@ -89,6 +89,8 @@ void append_stats(std::string& out, const RunStats& stats) {
     append_uint_member(out, "files", pool.files);
     append_uint_member(out, "bytes_read", pool.bytes_read);
     append_ms_member(out, "busy_ms", pool.busy_ns);
+    out += ',';
+    append_ms_member(out, "idle_ms", pool.idle_ns);
     out += ",\"max_running\":";
     out += std::to_string(pool.max_running);
     out += '}';

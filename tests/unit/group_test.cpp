@@ -1,8 +1,10 @@
 #include "fakes/fake_device_probe.hpp"
 #include "fakes/temp_tree.hpp"
 
+#include <spindle/device.hpp>
 #include <spindle/group.hpp>
 #include <spindle/pools.hpp>
+#include <spindle/reader.hpp>
 
 #include <gtest/gtest.h>
 
@@ -97,46 +99,17 @@ std::span<const std::byte> as_bytes(const std::string& text) {
   return std::as_bytes(std::span<const char>(text.data(), text.size()));
 }
 
-// Set (or unset, for nullptr) an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : m_name(name) {
-    if (const char* old = std::getenv(name)) {
-      m_old = old;
-    }
-    if (value != nullptr) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (m_old) {
-      ::setenv(m_name.c_str(), m_old->c_str(), 1);
-    } else {
-      ::unsetenv(m_name.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string m_name;
-  std::optional<std::string> m_old;
-};
-
 // Files under data/ in a temp tree, grouped by run_group with a fake device probe (every st_dev
-// is an unknown device with default pools). XDG_CONFIG_HOME points into the tree so a
-// calibration stored by the user running the tests cannot change the pool sizes.
+// is an unknown device with default pools), no stored calibration and the system reader.
 class RunGroupTest : public ::testing::Test {
  protected:
-  RunGroupTest() : m_xdg("XDG_CONFIG_HOME", m_tree.path("config").c_str()) {
+  RunGroupTest() {
     m_tree.mkdir("data");
     m_config.paths = {m_tree.path("data")};
     m_config.progress = ProgressMode::never;
   }
 
-  GroupResult run() { return run_group(m_config, m_log, m_cancel, m_probe); }
+  GroupResult run() { return run_group(m_config, m_log, m_cancel, {m_probe, m_calibration, m_reader}); }
 
   std::string relative(std::string_view path) const {
     const std::string prefix = m_tree.path("data/");
@@ -201,12 +174,13 @@ class RunGroupTest : public ::testing::Test {
   }
 
   TempTree m_tree;
-  ScopedEnv m_xdg;
   TempSink m_sink;
   Logger m_log{m_sink.get(), LogLevel::warning};  // errors and warnings, not the device notes
   CancelToken m_cancel;
   Config m_config;
   FakeDeviceProbe m_probe;
+  Calibration m_calibration;
+  SystemReader m_reader;
 };
 
 // Ten non-empty files: two duplicate groups and every kind of near miss the stages must split.

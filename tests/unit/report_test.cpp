@@ -66,8 +66,22 @@ GroupResult sample_result() {
       StageReport{"full", 9, 9, 2, 4668, 2'500'999, {2, 0}},  // loop0 had nothing to read
   };
   stats.pools = {
-      PoolReport{"vda", DeviceClass::ssd, ThreadCounts{8, 2}, 9, 5000, 3'000'000, 4},
-      PoolReport{"loop0", DeviceClass::hdd, ThreadCounts{1, 1}, 0, 0, 0, 1},
+      PoolReport{.device = "vda",
+                 .device_class = DeviceClass::ssd,
+                 .threads = ThreadCounts{8, 2},
+                 .files = 9,
+                 .bytes_read = 5000,
+                 .busy_ns = 3'000'000,
+                 .idle_ns = 1'500'000,
+                 .max_running = 4},
+      PoolReport{.device = "loop0",
+                 .device_class = DeviceClass::hdd,
+                 .threads = ThreadCounts{1, 1},
+                 .files = 0,
+                 .bytes_read = 0,
+                 .busy_ns = 0,
+                 .idle_ns = 0,
+                 .max_running = 1},
   };
   return result;
 }
@@ -147,8 +161,8 @@ TEST(Report, Json) {
       R"({"name":"full","files_in":9,"files_out":9,"groups_out":2,"bytes_read":4668,"elapsed_ms":2.500,)"
       R"("pool_threads":[2,0]}],)"
       R"("pools":[)"
-      R"({"device":"vda","class":"ssd","threads":[8,2],"files":9,"bytes_read":5000,"busy_ms":3.000,"max_running":4},)"
-      R"({"device":"loop0","class":"hdd","threads":[1,1],"files":0,"bytes_read":0,"busy_ms":0.000,"max_running":1}],)"
+      R"({"device":"vda","class":"ssd","threads":[8,2],"files":9,"bytes_read":5000,"busy_ms":3.000,"idle_ms":1.500,"max_running":4},)"
+      R"({"device":"loop0","class":"hdd","threads":[1,1],"files":0,"bytes_read":0,"busy_ms":0.000,"idle_ms":0.000,"max_running":1}],)"
       R"("errors_list":[)"
       R"({"path":"/d/secret\udcff","op":"open","reason":"Permission denied"},)"
       R"({"path":"/d/gone","op":"changed","reason":"size changed since it was scanned"}]}})"
@@ -515,8 +529,8 @@ TEST(FormatStats, Block) {
       "stage walk  12 -> 12 files, 0 groups, 0 B read, 1.000 ms\n"
       "stage size  12 -> 9 files, 2 groups, 0 B read, 0.000 ms\n"
       "stage full  9 -> 9 files, 2 groups, 4.6 KiB read, 2.500 ms, threads vda=2\n"
-      "pool vda (ssd)    threads 8/2, 9 files, 4.9 KiB read, busy 3.000 ms, at most 4 running\n"
-      "pool loop0 (hdd)  threads 1/1, 0 files, 0 B read, busy 0.000 ms, at most 1 running\n";
+      "pool vda (ssd)    threads 8/2, 9 files, 4.9 KiB read, busy 3.000 ms, idle 1.500 ms, at most 4 running\n"
+      "pool loop0 (hdd)  threads 1/1, 0 files, 0 B read, busy 0.000 ms, idle 0.000 ms, at most 1 running\n";
   EXPECT_EQ(format_stats(sample_result().stats), expected);
 }
 

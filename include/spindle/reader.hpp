@@ -1,0 +1,50 @@
+#pragma once
+
+#include <spindle/cancel.hpp>
+#include <spindle/fd_budget.hpp>
+#include <spindle/file_table.hpp>
+#include <spindle/hash.hpp>
+#include <spindle/pools.hpp>
+#include <spindle/result.hpp>
+#include <spindle/stage_kind.hpp>
+
+namespace spindle {
+
+// How the hashing pipeline reads a file: the one seam between it and the disk (as ninja's
+// DiskInterface). The system reader opens and hashes real files; a test's fake can hold one
+// device back or fail a read without root or real slow hardware.
+class FileReader {
+ public:
+  virtual ~FileReader() = default;
+  // The digest of what `kind` reads of file `f` (first block, last block or all of it), or the
+  // error that kept it from being read (a read cut short by `cancel` is an error too). `opened`
+  // is the file's fd when a read-ahead opened it, holding a descriptor of `descriptors` (the
+  // reader takes ownership of both), else -1; `descriptors` may be null (not counted). Called
+  // from pool threads, concurrently.
+  virtual Result<Digest> read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
+                              const CancelToken& cancel, FdBudget* descriptors) = 0;
+};
+
+// Test seam inside the system reader: told, on the reader's thread, that it has hashed the bytes
+// `kind` reads of `file`, before it checks that the file is still the walked one. A test changes,
+// truncates or deletes the file there (a change made while the file was read, without timing).
+class ReadObserver {
+ public:
+  virtual ~ReadObserver() = default;
+  virtual void after_read(StageKind kind, FileIndex file) = 0;
+};
+
+// Reads the files themselves. After the read the file must still be the walked one (InputFile):
+// a file written to, truncated, renamed or deleted while it was read gives an error, not a
+// digest that may mix old and new bytes, nor a report that lists a path that is gone.
+class SystemReader : public FileReader {
+ public:
+  explicit SystemReader(ReadObserver* observer = nullptr) : m_observer(observer) {}
+  Result<Digest> read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
+                      const CancelToken& cancel, FdBudget* descriptors) override;
+
+ private:
+  ReadObserver* m_observer;
+};
+
+}  // namespace spindle

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+namespace spindle {
+
+// The reads that narrow a candidate group: its files' first block, their last block, then all of
+// each file. A group takes them in this order, each only while it still holds duplicates.
+enum class StageKind { prefix, suffix, full };
+inline constexpr std::size_t k_stage_kinds = 3;
+
+const char* stage_name(StageKind kind);
+
+// Block size of the prefix and suffix reads.
+inline constexpr std::uint64_t k_block_size = 4096;
+
+// Does this stage read anything for a group of files of `size` bytes? Small files skip the
+// stages they do not need: a file of at most one block is hashed whole by the prefix read, and
+// for files of at most two blocks the suffix read would cost as much as the full read.
+bool stage_reads(StageKind kind, std::uint64_t size);
+
+// Is the digest of this stage's read the hash of the whole file (the full read, or the prefix
+// read of a file of at most one block)?
+inline bool stage_hashes_whole_file(StageKind kind, std::uint64_t size) {
+  return kind == StageKind::full || size <= k_block_size;
+}
+
+// Where a stage's read of a file of `size` bytes starts, and how many bytes it reads.
+inline std::uint64_t stage_offset(StageKind kind, std::uint64_t size) {
+  return kind == StageKind::suffix ? size - k_block_size : 0;
+}
+inline std::uint64_t bytes_for_stage(StageKind kind, std::uint64_t size) {
+  return kind == StageKind::full ? size : std::min(size, k_block_size);
+}
+
+}  // namespace spindle

@@ -1,0 +1,565 @@
+// The hashing run: one multi_scope join in which every candidate group advances on its own.
+//
+//   size group ──prefix reads──▶ split by digest ──suffix reads──▶ split ──full reads──▶ split ──▶ result
+//        (each arrow: reads queued on the pools of the group's files; the group's last read to
+//         finish splits it and queues the parts' next reads, on whatever thread did that read)
+//
+// rmlint's shredder is the model: there is no stage barrier, so a pool moves on to whatever its
+// device has queued, and a slow device delays only the groups that have files on it.
+//
+// State is per candidate position (the file, its latest digest, a failed flag) in three arrays
+// over the size groups' files; a group is a range of positions, and splitting it reorders its own
+// range in place. Ranges are disjoint and a range is touched only by its group's reads (each
+// position by one read) and then by the one thread that splits it, so the arrays need no lock:
+// the counter of a group's outstanding reads (acq_rel) orders the reads before the split.
+//
+// Every pool has a queue of reads per kind and runs "drainers": tasks that take a batch of one
+// kind and read it. A pool's join team is big enough for either kind; how many drainers read one
+// kind at once is that kind's thread count (pool_sizing.hpp), so whole-file reads keep their own
+// parallelism and a one-thread pool never reads twice at once.
+#include <spindle/physical_order.hpp>
+#include <spindle/pipeline.hpp>
+#include <spindle/read_ahead.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+namespace spindle {
+
+namespace {
+
+using Position = std::uint32_t;
+using Clock = std::chrono::steady_clock;
+
+// A single reader keeps this much announced ahead of it (ReadAhead): enough requests for the
+// device to sort and merge, little enough that the pages are still cached when read.
+constexpr std::size_t k_read_ahead_files = 32;
+constexpr std::uint64_t k_read_ahead_bytes = 8 * 1024 * 1024;
+
+// Files sampled to tell whether a pool's data is cached (stage_cache_hits).
+constexpr std::size_t k_cache_sample = 16;
+
+std::size_t kind_index(StageKind kind) {
+  return static_cast<std::size_t>(kind);
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// One candidate group on its way: positions [begin, end), the reads of `kind` still to finish.
+struct GroupState {
+  Position begin = 0;
+  Position end = 0;
+  StageKind kind = StageKind::prefix;
+  std::atomic<std::uint32_t> pending{0};
+};
+
+using GroupId = std::uint32_t;
+
+// A queued read is only its position (every candidate's prefix read is queued at the start, so
+// this is per-file memory): until the read is done, the position's digest slot holds the id of
+// the group waiting for it (see park_group / parked_group).
+
+// The groups in flight, by id, reused once a group has split. Groups in flight have disjoint
+// ranges of at least two positions, so there are never more than half as many as positions:
+// the chunk table is reserved for that many up front and never moves, which lets readers index
+// it without a lock while another thread adds a chunk.
+class GroupStore {
+ public:
+  explicit GroupStore(std::size_t positions) : m_capacity(positions / 2 + 1) {
+    m_chunks.reserve(m_capacity / k_chunk + 1);
+  }
+  GroupId acquire() {
+    std::lock_guard lock(m_mutex);
+    if (!m_free.empty()) {
+      GroupId id = m_free.back();
+      m_free.pop_back();
+      return id;
+    }
+    if (m_count == m_chunks.size() * k_chunk) {
+      if (m_chunks.size() == m_chunks.capacity()) {
+        throw std::logic_error("pipeline: more groups in flight than half the candidates");
+      }
+      m_chunks.push_back(std::make_unique<GroupState[]>(k_chunk));
+    }
+    return m_count++;
+  }
+  void release(GroupId id) {
+    std::lock_guard lock(m_mutex);
+    m_free.push_back(id);
+  }
+  GroupState& operator[](GroupId id) { return m_chunks[id / k_chunk][id % k_chunk]; }
+
+ private:
+  static constexpr std::size_t k_chunk = 1024;
+  std::size_t m_capacity;
+  std::mutex m_mutex;
+  std::vector<std::unique_ptr<GroupState[]>> m_chunks;
+  GroupId m_count = 0;
+  std::vector<GroupId> m_free;
+};
+
+// One pool's queued reads and its drainers. Guarded by `mutex`.
+struct PoolQueue {
+  std::mutex mutex;
+  std::array<std::deque<Position>, k_stage_kinds> pending;
+  std::array<int, k_stage_kinds> active{};  // drainers reading each kind now
+  std::array<int, k_stage_kinds> limit{};   // threads for each kind, once decided
+  std::array<bool, k_stage_kinds> decided{};
+  int drainers = 0;            // drain tasks spawned and not yet returned
+  int team = 1;                // the pool's threads in this join
+  std::size_t read_ahead = 0;  // files a lone reader keeps open ahead of it
+};
+
+// What a stage did, summed over every group that went through it.
+struct StageTally {
+  std::atomic<std::uint64_t> files_in{0};
+  std::atomic<std::uint64_t> files_out{0};
+  std::atomic<std::uint64_t> groups_out{0};
+  std::atomic<std::uint64_t> bytes_read{0};
+  std::atomic<std::int64_t> first_read_ns{INT64_MAX};
+  std::atomic<std::int64_t> last_read_ns{0};
+};
+
+void lower_to(std::atomic<std::int64_t>& value, std::int64_t candidate) {
+  std::int64_t seen = value.load(std::memory_order_relaxed);
+  while (candidate < seen && !value.compare_exchange_weak(seen, candidate, std::memory_order_relaxed)) {
+  }
+}
+
+void raise_to(std::atomic<std::int64_t>& value, std::int64_t candidate) {
+  std::int64_t seen = value.load(std::memory_order_relaxed);
+  while (candidate > seen && !value.compare_exchange_weak(seen, candidate, std::memory_order_relaxed)) {
+  }
+}
+
+class Pipeline {
+ public:
+  Pipeline(std::vector<FileIndex> files, const PipelineContext& context);
+  PipelineResult run(std::span<const std::uint32_t> starts);
+
+ private:
+  const FileEntry& entry(Position at) const { return m_context.files[m_member[at]]; }
+  bool same_inode(Position a, Position b) const { return entry(a).dev == entry(b).dev && entry(a).ino == entry(b).ino; }
+  // Queue the reads of `kind` for the files at [begin, end), or pass the group on when the kind
+  // reads nothing at its size.
+  void enter(Position begin, Position end, StageKind kind);
+  // All reads of the group's kind are done: split it by digest and send each part on.
+  void advance(GroupId id);
+  void pass_on(Position begin, Position end, StageKind done, Digest digest);
+  // The digest slot of a position whose read is queued holds its group's id.
+  void park_group(Position at, GroupId id) { m_digest[at] = Digest{.high = id, .low = 0}; }
+  GroupId parked_group(Position at) const { return static_cast<GroupId>(m_digest[at].high); }
+  void finish_read(Position at, Result<Digest> result);
+  void spawn_drainers(std::size_t pool);
+  void drain(std::size_t pool, Worker& worker);
+  void read_batch(std::size_t pool, StageKind kind, std::vector<Position>& batch, Worker& worker);
+  int decide_threads(std::size_t pool, StageKind kind, std::span<const FileIndex> sample) const;
+  // Fit every pool's readers and read-ahead windows into the descriptor budget (fit_descriptors):
+  // windows shrink first, then thread counts; -v says what shrank.
+  void fit_to_descriptors(std::vector<int>& teams, std::vector<std::size_t>& ahead) const;
+
+  const PipelineContext& m_context;
+  std::vector<FileIndex> m_member;
+  std::vector<Digest> m_digest;
+  std::vector<std::uint8_t> m_failed;
+  GroupStore m_groups;
+  std::vector<std::unique_ptr<PoolQueue>> m_queues;
+  std::span<Scope> m_scopes;
+  std::array<StageTally, k_stage_kinds> m_tally;
+  std::atomic<std::uint64_t> m_bytes_read{0};
+  std::mutex m_result_mutex;
+  Candidates m_out;
+  std::vector<FileError> m_errors;
+};
+
+Pipeline::Pipeline(std::vector<FileIndex> files, const PipelineContext& context)
+    : m_context(context),
+      m_member(std::move(files)),
+      m_digest(m_member.size()),
+      m_failed(m_member.size(), 0),
+      m_groups(m_member.size()) {
+  const std::size_t pools = context.pools.size();
+  std::vector<int> teams(pools);
+  std::vector<std::size_t> ahead(pools);
+  for (std::size_t p = 0; p < pools; ++p) {
+    teams[p] = team_size(context.sizing[p]);
+    ahead[p] = teams[p] == 1 ? k_read_ahead_files : 0;
+  }
+  fit_to_descriptors(teams, ahead);
+  for (std::size_t p = 0; p < pools; ++p) {
+    auto queue = std::make_unique<PoolQueue>();
+    queue->team = teams[p];
+    queue->read_ahead = ahead[p];
+    m_queues.push_back(std::move(queue));
+  }
+}
+
+void Pipeline::fit_to_descriptors(std::vector<int>& teams, std::vector<std::size_t>& ahead) const {
+  if (m_context.descriptors == nullptr) {
+    return;
+  }
+  std::vector<int> fitted = teams;
+  std::vector<std::size_t> fitted_ahead = ahead;
+  const std::size_t budget = m_context.descriptors->capacity();
+  if (!fit_descriptors(fitted, fitted_ahead, budget)) {
+    return;
+  }
+  std::string shrunk;
+  for (std::size_t p = 0; p < teams.size(); ++p) {
+    const std::string pool = "; pool " + escape_for_terminal(m_context.pools.spec(p).name) + ": ";
+    if (fitted_ahead[p] < ahead[p]) {
+      shrunk += pool + "read-ahead " + std::to_string(ahead[p]) + " -> " + std::to_string(fitted_ahead[p]) + " files";
+    }
+    if (fitted[p] < teams[p]) {
+      shrunk += pool + std::to_string(teams[p]) + " -> " + std::to_string(fitted[p]) + " threads";
+    }
+  }
+  m_context.log.info("descriptor limit leaves " + std::to_string(budget) + " files open for reading" + shrunk);
+  teams = std::move(fitted);
+  ahead = std::move(fitted_ahead);
+}
+
+void Pipeline::enter(Position begin, Position end, StageKind kind) {
+  m_tally[kind_index(kind)].files_in.fetch_add(end - begin, std::memory_order_relaxed);
+  if (!stage_reads(kind, entry(begin).size)) {
+    pass_on(begin, end, kind, Digest{});
+    return;
+  }
+  const GroupId id = m_groups.acquire();
+  GroupState& group = m_groups[id];
+  group.begin = begin;
+  group.end = end;
+  group.kind = kind;
+  // One read per distinct inode: members of a group sit in inode order, hard links together.
+  std::vector<std::pair<std::uint32_t, Position>> reads;
+  for (Position i = begin; i < end; ++i) {
+    if (i == begin || !same_inode(i, i - 1)) {
+      park_group(i, id);
+      reads.emplace_back(m_context.pool_of_file[m_member[i]], i);
+    }
+  }
+  group.pending.store(static_cast<std::uint32_t>(reads.size()), std::memory_order_relaxed);
+  std::stable_sort(reads.begin(), reads.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  // From the first read queued on, the group belongs to its reads: touch nothing of it below.
+  const std::size_t k = kind_index(kind);
+  for (std::size_t first = 0; first < reads.size();) {
+    const std::uint32_t pool = reads[first].first;
+    std::size_t last = first;
+    {
+      PoolQueue& queue = *m_queues[pool];
+      std::lock_guard lock(queue.mutex);
+      for (; last < reads.size() && reads[last].first == pool; ++last) {
+        queue.pending[k].push_back(reads[last].second);
+      }
+    }
+    spawn_drainers(pool);
+    first = last;
+  }
+}
+
+void Pipeline::advance(GroupId id) {
+  GroupState& group = m_groups[id];
+  const Position begin = group.begin;
+  const StageKind kind = group.kind;
+  // Hard links take their inode's digest; unreadable files leave; the rest is ordered by digest
+  // (stable: equal digests keep inode order, so hard links stay together).
+  std::vector<Position> kept;
+  for (Position i = begin; i < group.end; ++i) {
+    if (i > begin && same_inode(i, i - 1)) {
+      m_digest[i] = m_digest[i - 1];
+      m_failed[i] = m_failed[i - 1];
+    }
+    if (m_failed[i] == 0) {
+      kept.push_back(i);
+    }
+  }
+  m_groups.release(id);  // its parts get their own ids; the range is this thread's alone now
+  std::stable_sort(kept.begin(), kept.end(), [&](Position a, Position b) { return m_digest[a] < m_digest[b]; });
+  std::vector<FileIndex> members(kept.size());
+  std::vector<Digest> digests(kept.size());
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    members[k] = m_member[kept[k]];
+    digests[k] = m_digest[kept[k]];
+  }
+  std::copy(members.begin(), members.end(), m_member.begin() + begin);
+  std::copy(digests.begin(), digests.end(), m_digest.begin() + begin);
+  const Position end = begin + static_cast<Position>(kept.size());
+  std::fill(m_failed.begin() + begin, m_failed.begin() + end, 0);
+  for (Position first = begin; first < end;) {
+    Position last = first + 1;
+    while (last < end && m_digest[last] == m_digest[first]) {
+      ++last;
+    }
+    pass_on(first, last, kind, m_digest[first]);
+    first = last;
+  }
+}
+
+void Pipeline::pass_on(Position begin, Position end, StageKind done, Digest digest) {
+  std::span<const FileIndex> members(m_member.data() + begin, end - begin);
+  if (!holds_duplicates(members, m_context.files, m_context.config.hard_links)) {
+    return;
+  }
+  const std::uint64_t size = entry(begin).size;
+  const bool whole = stage_reads(done, size) && stage_hashes_whole_file(done, size);
+  // A group whose hash is known skips the later stages; they count it as passing through.
+  for (std::size_t k = kind_index(done); k < k_stage_kinds; ++k) {
+    if (k > kind_index(done) && !whole) {
+      break;
+    }
+    if (k > kind_index(done)) {
+      m_tally[k].files_in.fetch_add(end - begin, std::memory_order_relaxed);
+    }
+    m_tally[k].files_out.fetch_add(end - begin, std::memory_order_relaxed);
+    m_tally[k].groups_out.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (whole) {
+    std::lock_guard lock(m_result_mutex);
+    m_out.add_group(members, digest);
+    return;
+  }
+  enter(begin, end, static_cast<StageKind>(kind_index(done) + 1));
+}
+
+void Pipeline::finish_read(Position at, Result<Digest> result) {
+  const GroupId id = parked_group(at);
+  if (result.ok()) {
+    m_digest[at] = *result;
+  } else {
+    m_failed[at] = 1;
+    m_context.log.file_error(result.error());
+    std::lock_guard lock(m_result_mutex);
+    m_errors.push_back(std::move(result).error());
+  }
+  if (m_groups[id].pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    advance(id);
+  }
+}
+
+void Pipeline::spawn_drainers(std::size_t pool) {
+  PoolQueue& queue = *m_queues[pool];
+  int more = 0;
+  {
+    std::lock_guard lock(queue.mutex);
+    int wanted = 0;
+    for (std::size_t k = 0; k < k_stage_kinds; ++k) {
+      if (!queue.pending[k].empty()) {
+        wanted += queue.decided[k] ? queue.limit[k] : 1;
+      } else {
+        wanted += queue.active[k];
+      }
+    }
+    more = std::min(wanted, queue.team) - queue.drainers;
+    if (more <= 0) {
+      return;
+    }
+    queue.drainers += more;
+  }
+  for (int i = 0; i < more; ++i) {
+    m_scopes[pool].spawn([this, pool](Worker& worker) { drain(pool, worker); });
+  }
+}
+
+int Pipeline::decide_threads(std::size_t pool, StageKind kind, std::span<const FileIndex> sample) const {
+  const PoolSizing& sizing = m_context.sizing[pool];
+  std::optional<double> share;
+  if (cache_probe_useful(kind, sizing, m_context.cached_threads)) {
+    share = stage_cache_hits(kind, m_context.files, sample);
+  }
+  const int threads = std::min(threads_for(kind, sizing, share, m_context.cached_threads), m_queues[pool]->team);
+  if (share) {
+    m_context.log.debug("pool " + m_context.pools.spec(pool).name + ": " +
+                        std::to_string(static_cast<int>(*share * 100)) + "% of a " + stage_name(kind) +
+                        " sample cached, " + std::to_string(threads) + " threads for these reads");
+  }
+  return threads;
+}
+
+void Pipeline::drain(std::size_t pool, Worker& worker) {
+  PoolQueue& queue = *m_queues[pool];
+  std::vector<Position> batch;
+  for (;;) {
+    StageKind kind = StageKind::prefix;
+    std::vector<FileIndex> sample;
+    bool deciding = false;
+    {
+      std::lock_guard lock(queue.mutex);
+      std::size_t k = 0;
+      // Earlier kinds first: a prefix read prunes more per byte than any later read.
+      while (k < k_stage_kinds &&
+             (queue.pending[k].empty() || queue.active[k] >= (queue.decided[k] ? queue.limit[k] : 1))) {
+        ++k;
+      }
+      if (k == k_stage_kinds || m_context.cancel.cancelled()) {
+        --queue.drainers;
+        return;
+      }
+      kind = static_cast<StageKind>(k);
+      std::deque<Position>& pending = queue.pending[k];
+      if (!queue.decided[k]) {
+        // This drainer decides the kind's thread count from a sample of what is queued now; the
+        // others wait for its answer (limit 1 meanwhile).
+        deciding = true;
+        queue.decided[k] = true;
+        queue.limit[k] = 1;
+        for (std::size_t i = 0; i < pending.size(); i += std::max<std::size_t>(1, pending.size() / k_cache_sample)) {
+          sample.push_back(m_member[pending[i]]);
+        }
+      }
+      // A lone reader takes everything queued (to read it in physical order); several take
+      // batches small enough to balance them, large enough that queueing costs nothing.
+      std::size_t take = pending.size();
+      if (queue.team > 1) {
+        const std::size_t threads = static_cast<std::size_t>(queue.decided[k] ? std::max(queue.limit[k], 1) : 1);
+        take = std::clamp<std::size_t>(pending.size() / (threads * 8) + 1, 1, kind == StageKind::full ? 16 : 256);
+      }
+      batch.assign(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(take));
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(take));
+      ++queue.active[k];
+    }
+    if (deciding) {
+      const int threads = decide_threads(pool, kind, sample);
+      {
+        std::lock_guard lock(queue.mutex);
+        queue.limit[kind_index(kind)] = threads;
+      }
+      spawn_drainers(pool);
+    }
+    read_batch(pool, kind, batch, worker);
+    {
+      std::lock_guard lock(queue.mutex);
+      --queue.active[kind_index(kind)];
+    }
+  }
+}
+
+void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position>& batch, Worker& worker) {
+  const FileTable& files = m_context.files;
+  const CancelToken& cancel = m_context.cancel;
+  StageTally& tally = m_tally[kind_index(kind)];
+  PoolCounters& counters = m_context.pools.counters(pool);
+  std::unique_ptr<ReadAhead> ahead;
+  const std::size_t depth = m_queues[pool]->read_ahead;
+  if (m_queues[pool]->team == 1 && batch.size() > 1 && depth > 0) {
+    // One reader: keep the head moving forward. Physical offsets are worth their extra open
+    // only before the long reads of the suffix and full stages; inode order is free. ReadAhead
+    // queues the next reads in that order, so the device is not idle while the reader hashes.
+    std::vector<FileIndex> ids(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      ids[i] = m_member[batch[i]];
+    }
+    std::vector<std::uint32_t> order = single_reader_order(ids, files, kind != StageKind::prefix);
+    std::vector<Position> ordered;
+    ordered.reserve(batch.size());
+    for (std::uint32_t i : order) {
+      ordered.push_back(batch[i]);
+    }
+    batch.swap(ordered);
+    ahead = std::make_unique<ReadAhead>(
+        batch.size(),
+        [&](std::size_t k) {
+          const FileIndex f = m_member[batch[k]];
+          const std::uint64_t size = files[f].size;
+          return ReadHint{files.path(f), stage_offset(kind, size),
+                          std::min(bytes_for_stage(kind, size), k_read_ahead_bytes)};
+        },
+        depth, k_read_ahead_bytes, m_context.descriptors);
+  }
+  raise_to(tally.last_read_ns, now_ns());
+  lower_to(tally.first_read_ns, now_ns());
+  std::uint64_t bytes = 0;
+  std::size_t done = 0;
+  for (; done < batch.size() && !cancel.cancelled(); ++done) {
+    const Position at = batch[done];
+    const FileIndex f = m_member[at];
+    const int opened = ahead ? ahead->take(done) : -1;
+    Result<Digest> result = m_context.reader.read(kind, files, f, worker, opened, cancel, m_context.descriptors);
+    if (cancel.cancelled()) {
+      break;  // a read cut short is not a result; its group never completes
+    }
+    if (result.ok()) {
+      bytes += bytes_for_stage(kind, files[f].size);
+    }
+    finish_read(at, std::move(result));
+  }
+  raise_to(tally.last_read_ns, now_ns());
+  tally.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
+  m_bytes_read.fetch_add(bytes, std::memory_order_relaxed);
+  m_context.progress.add(done, bytes);
+  counters.files.fetch_add(done, std::memory_order_relaxed);
+  counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+PipelineResult Pipeline::run(std::span<const std::uint32_t> starts) {
+  PipelineResult result;
+  const std::size_t pools = m_context.pools.size();
+  std::vector<int> teams(pools);
+  for (std::size_t p = 0; p < pools; ++p) {
+    teams[p] = m_queues[p]->team;
+  }
+  std::vector<std::uint64_t> busy_before(pools);
+  for (std::size_t p = 0; p < pools; ++p) {
+    busy_before[p] = m_context.pools.counters(p).busy_ns.load();
+  }
+  m_context.progress.begin_stage("hash", 0, 0);
+  const Clock::time_point start = Clock::now();
+  m_context.pools.multi_scope(
+      m_context.cancel,
+      [&](std::span<Scope> scopes) {
+        m_scopes = scopes;
+        for (std::size_t g = 0; g + 1 < starts.size(); ++g) {
+          enter(starts[g], starts[g + 1], StageKind::prefix);
+        }
+      },
+      [&](const std::exception_ptr& extra) {
+        try {
+          std::rethrow_exception(extra);
+        } catch (const std::exception& e) {
+          m_context.log.error(std::string("another task failed too: ") + e.what());
+        } catch (...) {
+          m_context.log.error("another task failed too");
+        }
+      },
+      teams);
+  result.elapsed_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(Clock::now() - start).count());
+  result.cancelled = m_context.cancel.cancelled();
+  result.bytes_read = m_bytes_read.load();
+  for (std::size_t k = 0; k < k_stage_kinds; ++k) {
+    const StageTally& tally = m_tally[k];
+    const std::int64_t first = tally.first_read_ns.load();
+    const std::int64_t last = tally.last_read_ns.load();
+    result.stages[k] = StageReport{.name = stage_name(static_cast<StageKind>(k)),
+                                   .files_in = tally.files_in.load(),
+                                   .files_out = tally.files_out.load(),
+                                   .groups_out = tally.groups_out.load(),
+                                   .bytes_read = tally.bytes_read.load(),
+                                   .elapsed_ns = last > first ? static_cast<std::uint64_t>(last - first) : 0,
+                                   .pool_threads = {}};
+    for (std::size_t p = 0; p < pools; ++p) {
+      result.stages[k].pool_threads.push_back(m_queues[p]->decided[k] ? m_queues[p]->limit[k] : 0);
+    }
+  }
+  if (result.cancelled) {
+    return result;  // groups still in flight never completed; the finished ones are not the answer
+  }
+  result.groups = std::move(m_out);
+  result.errors = std::move(m_errors);
+  std::sort(result.errors.begin(), result.errors.end(),
+            [](const FileError& a, const FileError& b) { return a.path < b.path; });
+  return result;
+}
+
+}  // namespace
+
+PipelineResult hash_candidates(Candidates input, const PipelineContext& context) {
+  Pipeline pipeline(std::move(input.files), context);
+  return pipeline.run(input.starts);
+}
+
+}  // namespace spindle

@@ -1,0 +1,50 @@
+#include <spindle/reader.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+namespace spindle {
+
+namespace {
+
+// Read size of whole-file hashing: 128 KiB reads already stream at page-cache speed, and every
+// reader thread keeps one such buffer (16 threads: 2 MiB).
+constexpr std::size_t k_full_read_bytes = 128 * 1024;
+
+}  // namespace
+
+Result<Digest> SystemReader::read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
+                                  const CancelToken& cancel, FdBudget* descriptors) {
+  const FileEntry& entry = files[f];
+  const std::string path = files.path(f);
+  const FileIdentity identity{entry.dev, entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns};
+  Result<InputFile> file = opened >= 0 ? InputFile::adopt(opened, path.c_str(), identity, descriptors, &cancel)
+                                       : InputFile::open(path.c_str(), identity, descriptors, &cancel);
+  if (!file.ok()) {
+    return std::move(file).error();
+  }
+  Result<Digest> digest = [&]() -> Result<Digest> {
+    switch (kind) {
+      case StageKind::prefix:
+        return file->hash_range(0, std::min(entry.size, k_block_size), worker.buffer(k_block_size));
+      case StageKind::suffix:
+        return file->hash_range(entry.size - k_block_size, k_block_size, worker.buffer(k_block_size));
+      case StageKind::full:
+        return file->hash_all(entry.size, worker.buffer(k_full_read_bytes), false);
+    }
+    return FileError{path, 0, "internal", "unknown stage"};
+  }();
+  if (!digest.ok()) {
+    return digest;
+  }
+  if (m_observer != nullptr) {
+    m_observer->after_read(kind, f);
+  }
+  if (std::optional<FileError> changed = file->check_unchanged()) {
+    return std::move(*changed);
+  }
+  return digest;
+}
+
+}  // namespace spindle

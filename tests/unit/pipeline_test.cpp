@@ -1,0 +1,927 @@
+#include "fakes/temp_tree.hpp"
+
+#include <spindle/fd_budget.hpp>
+#include <spindle/pipeline.hpp>
+#include <spindle/pools.hpp>
+#include <spindle/progress.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace spindle {
+namespace {
+
+using fakes::TempSink;
+using fakes::TempTree;
+using Group = std::set<std::string>;
+using Groups = std::set<Group>;
+
+// Generous: only a broken pipeline waits this long, and then the test fails instead of hanging.
+constexpr auto k_watchdog = std::chrono::seconds(60);
+
+std::vector<std::byte> pattern(std::size_t size, unsigned seed) {
+  std::vector<std::byte> bytes(size);
+  for (std::size_t i = 0; i < size; ++i) {
+    bytes[i] = static_cast<std::byte>((i * 131 + seed * 17 + 3) % 253);
+  }
+  return bytes;
+}
+
+std::vector<std::byte> with_byte_changed(std::vector<std::byte> bytes, std::size_t at) {
+  bytes[at] = static_cast<std::byte>(~static_cast<unsigned>(bytes[at]) & 0xff);
+  return bytes;
+}
+
+// Stat `path` into a FileEntry, as the walk records it.
+FileEntry entry_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  FileEntry entry;
+  entry.size = static_cast<std::uint64_t>(st.st_size);
+  entry.ino = st.st_ino;
+  entry.dev = st.st_dev;
+  entry.nlink = static_cast<std::uint32_t>(st.st_nlink);
+  entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  entry.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  return entry;
+}
+
+// Set a file's times to 2001: a later write then moves mtime for sure, even within the clock
+// tick the file was created in (the kernel stamps files with a coarse clock).
+void age(const std::string& path) {
+  const struct timespec old[2] = {{978'307'200, 0}, {978'307'200, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), old, 0), 0) << path;
+}
+
+// Overwrite one byte in place (same size), as an editor or a download in progress would.
+void flip_byte(const std::string& path, off_t at) {
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0) << path;
+  unsigned char byte = 0;
+  ASSERT_EQ(::pread(fd, &byte, 1, at), 1);
+  byte = static_cast<unsigned char>(~byte);
+  ASSERT_EQ(::pwrite(fd, &byte, 1, at), 1);
+  ::close(fd);
+}
+
+// The system reader with a hook before every read, and counts of reads per kind and of reads
+// running at once per pool and kind.
+class ObservedReader : public FileReader {
+ public:
+  using Hook = std::function<void(StageKind, FileIndex)>;
+  explicit ObservedReader(std::function<std::uint32_t(FileIndex)> pool_of, ReadObserver* observer = nullptr)
+      : m_system(observer), m_pool_of(std::move(pool_of)) {}
+
+  Result<Digest> read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
+                      const CancelToken& cancel, FdBudget* descriptors) override {
+    const std::size_t k = static_cast<std::size_t>(kind);
+    const std::uint32_t pool = m_pool_of(f);
+    {
+      std::lock_guard lock(m_mutex);
+      ++m_reads[k];
+      int& running = m_running[{pool, k}];
+      ++running;
+      m_max_running[{pool, k}] = std::max(m_max_running[{pool, k}], running);
+    }
+    if (m_hook) {
+      m_hook(kind, f);
+    }
+    Result<Digest> result = m_system.read(kind, files, f, worker, opened, cancel, descriptors);
+    std::lock_guard lock(m_mutex);
+    --m_running[{pool, k}];
+    return result;
+  }
+
+  void set_hook(Hook hook) { m_hook = std::move(hook); }
+  int reads(StageKind kind) const {
+    std::lock_guard lock(m_mutex);
+    return m_reads[static_cast<std::size_t>(kind)];
+  }
+  int max_running(std::uint32_t pool, StageKind kind) const {
+    std::lock_guard lock(m_mutex);
+    auto it = m_max_running.find({pool, static_cast<std::size_t>(kind)});
+    return it == m_max_running.end() ? 0 : it->second;
+  }
+
+ private:
+  SystemReader m_system;
+  std::function<std::uint32_t(FileIndex)> m_pool_of;
+  Hook m_hook;
+  mutable std::mutex m_mutex;
+  std::array<int, k_stage_kinds> m_reads{};
+  std::map<std::pair<std::uint32_t, std::size_t>, int> m_running;
+  std::map<std::pair<std::uint32_t, std::size_t>, int> m_max_running;
+};
+
+// Runs `action` on the reader's thread after it read the named file in the given stage, before
+// the reader checks the file: a change made there is a change made while the file was read.
+class AfterRead : public ReadObserver {
+ public:
+  AfterRead(const std::vector<std::string>* names, StageKind kind, std::string name, std::function<void()> action)
+      : m_names(names), m_kind(kind), m_name(std::move(name)), m_action(std::move(action)) {}
+  void after_read(StageKind kind, FileIndex file) override {
+    std::lock_guard lock(m_mutex);
+    m_read.insert((*m_names)[file]);
+    if (kind == m_kind && (*m_names)[file] == m_name && !m_done) {
+      m_done = true;
+      m_action();
+    }
+  }
+  std::set<std::string> read() const {
+    std::lock_guard lock(m_mutex);
+    return m_read;
+  }
+
+ private:
+  const std::vector<std::string>* m_names;
+  StageKind m_kind;
+  std::string m_name;
+  std::function<void()> m_action;
+  mutable std::mutex m_mutex;
+  std::set<std::string> m_read;
+  bool m_done = false;
+};
+
+// Forwards to the observer a test installs (none: nothing happens).
+class ForwardingObserver : public ReadObserver {
+ public:
+  void set(ReadObserver* target) { m_target = target; }
+  void after_read(StageKind kind, FileIndex file) override {
+    if (m_target != nullptr) {
+      m_target->after_read(kind, file);
+    }
+  }
+
+ private:
+  ReadObserver* m_target = nullptr;
+};
+
+// Files written into a temp tree and listed in a FileTable, then hashed by the pipeline over a
+// PoolSet of GetParam() pools. Consecutive files go to different pools, so one group is read by
+// several; pool 1 reads with two threads, the others with one (in physical order, read-ahead).
+class PipelineTest : public ::testing::TestWithParam<int> {
+ protected:
+  PipelineTest() {
+    for (int p = 0; p < GetParam(); ++p) {
+      const int threads = p == 1 ? 2 : 1;
+      // Fixed sizes (as --threads sets them): no cache-dependent shrinking in these tests.
+      m_sizing.push_back(PoolSizing{.small = threads, .large = threads, .cache_adaptive = false});
+    }
+  }
+
+  FileIndex add(const std::string& name, const std::vector<std::byte>& content) {
+    m_tree.write_bytes(name, content);
+    age(m_tree.path(name));
+    return add_entry(name);
+  }
+
+  FileIndex add_link(const std::string& existing, const std::string& name) {
+    m_tree.hard_link(existing, name);
+    return add_entry(name);
+  }
+
+  FileIndex add_entry(const std::string& name) {
+    m_names.push_back(name);
+    m_stale = true;
+    return static_cast<FileIndex>(m_names.size() - 1);
+  }
+
+  // The "walk": every file stat'ed now, after the last one was added (a new hard link moves the
+  // ctime of its inode, which must not look like a change made during the read).
+  const FileTable& files() {
+    if (m_stale) {
+      m_files = FileTable{};
+      for (const std::string& name : m_names) {
+        m_files.add(entry_of(m_tree.path(name)), m_tree.path(name));
+      }
+      m_stale = false;
+    }
+    return m_files;
+  }
+
+  // The errors of a run, as (name, op) pairs.
+  std::set<std::pair<std::string, std::string>> errors(const PipelineResult& result) const {
+    std::set<std::pair<std::string, std::string>> out;
+    for (const FileError& error : result.errors) {
+      out.emplace(error.path.substr(m_tree.root().size() + 1), error.op);
+    }
+    return out;
+  }
+
+  std::uint32_t pool_of(FileIndex f) const { return f % static_cast<std::uint32_t>(m_sizing.size()); }
+
+  PipelineResult run() {
+    std::vector<PoolSpec> specs;
+    for (std::size_t p = 0; p < m_sizing.size(); ++p) {
+      specs.push_back({"pool" + std::to_string(p), team_size(m_sizing[p])});
+    }
+    m_pools = std::make_unique<PoolSet>(std::move(specs));
+    const FileTable& table = files();
+    std::vector<std::uint32_t> pool_of_file(table.size());
+    for (FileIndex f = 0; f < table.size(); ++f) {
+      pool_of_file[f] = pool_of(f);
+    }
+    PipelineContext context{.config = m_config,
+                            .log = m_log,
+                            .cancel = m_cancel,
+                            .files = table,
+                            .pools = *m_pools,
+                            .pool_of_file = pool_of_file,
+                            .sizing = m_sizing,
+                            .cached_threads = 1,
+                            .reader = m_reader,
+                            .progress = m_progress};
+    return hash_candidates(group_by_size(table, m_config), context);
+  }
+
+  Groups names(const Candidates& candidates) const {
+    Groups groups;
+    for (std::size_t g = 0; g < candidates.groups(); ++g) {
+      Group group;
+      for (FileIndex f : candidates.group(g)) {
+        group.insert(m_names[f]);
+      }
+      groups.insert(group);
+    }
+    return groups;
+  }
+
+  // The hash of the group holding `name`.
+  Digest hash_of_group_with(const Candidates& candidates, const std::string& name) const {
+    for (std::size_t g = 0; g < candidates.groups(); ++g) {
+      for (FileIndex f : candidates.group(g)) {
+        if (m_names[f] == name) {
+          return candidates.hashes[g];
+        }
+      }
+    }
+    ADD_FAILURE() << name << " is in no group";
+    return {};
+  }
+
+  const StageReport& stage(const PipelineResult& result, StageKind kind) const {
+    return result.stages[static_cast<std::size_t>(kind)];
+  }
+
+  TempTree m_tree;
+  TempSink m_sink;
+  Logger m_log{m_sink.get(), LogLevel::debug};
+  CancelToken m_cancel;
+  Config m_config;
+  Progress m_progress{m_log, false};
+  FileTable m_files;
+  bool m_stale = true;
+  std::vector<std::string> m_names;  // by FileIndex
+  std::vector<PoolSizing> m_sizing;
+  std::unique_ptr<PoolSet> m_pools;
+  // Runs the current test's action after a chosen read (AfterRead), before the reader's check.
+  ForwardingObserver m_observer;
+  ObservedReader m_reader{[this](FileIndex f) { return pool_of(f); }, &m_observer};
+};
+
+TEST_P(PipelineTest, DifferentLastBlockSplitsAtSuffix) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 1);
+  add("a1", content);
+  add("a2", content);
+  add("b", with_byte_changed(content, content.size() - 1));
+  PipelineResult result = run();
+  EXPECT_EQ(names(result.groups), (Groups{{"a1", "a2"}}));
+  EXPECT_EQ(hash_of_group_with(result.groups, "a1"), hash_bytes(content));
+  EXPECT_EQ(stage(result, StageKind::prefix).files_out, 3u);
+  EXPECT_EQ(stage(result, StageKind::suffix).files_out, 2u);
+  EXPECT_EQ(m_reader.reads(StageKind::full), 2);
+  EXPECT_TRUE(result.errors.empty());
+}
+
+TEST_P(PipelineTest, DifferenceInTheMiddleSplitsOnlyAtFull) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 2);
+  add("c1", content);
+  add("c2", content);
+  add("d", with_byte_changed(content, k_block_size + 1904));  // in neither the first nor last block
+  PipelineResult result = run();
+  EXPECT_EQ(stage(result, StageKind::suffix).files_out, 3u);
+  EXPECT_EQ(stage(result, StageKind::full).files_in, 3u);
+  EXPECT_EQ(stage(result, StageKind::full).files_out, 2u);
+  EXPECT_EQ(names(result.groups), (Groups{{"c1", "c2"}}));
+  EXPECT_EQ(hash_of_group_with(result.groups, "c1"), hash_bytes(content));
+}
+
+TEST_P(PipelineTest, FilesOfAtMostOneBlockGetTheirHashAtPrefix) {
+  std::map<std::string, std::vector<std::byte>> contents;
+  for (std::size_t size : {std::size_t{1}, std::size_t{100}, std::size_t{k_block_size}}) {
+    const std::vector<std::byte> content = pattern(size, static_cast<unsigned>(size));
+    const std::string tag = std::to_string(size);
+    add("same1_" + tag, content);
+    add("same2_" + tag, content);
+    add("other_" + tag, with_byte_changed(content, size / 2));
+    contents[tag] = content;
+  }
+  PipelineResult result = run();
+  EXPECT_EQ(names(result.groups),
+            (Groups{{"same1_1", "same2_1"}, {"same1_100", "same2_100"}, {"same1_4096", "same2_4096"}}));
+  for (const auto& [tag, content] : contents) {
+    EXPECT_EQ(hash_of_group_with(result.groups, "same1_" + tag), hash_bytes(content)) << tag;
+  }
+  EXPECT_EQ(m_reader.reads(StageKind::prefix), 9);
+  EXPECT_EQ(m_reader.reads(StageKind::suffix) + m_reader.reads(StageKind::full), 0);
+  // The later stages count the groups as passing through.
+  EXPECT_EQ(stage(result, StageKind::full).files_in, 6u);
+  EXPECT_EQ(stage(result, StageKind::full).groups_out, 3u);
+}
+
+TEST_P(PipelineTest, FilesOfAtMostTwoBlocksSkipTheSuffixRead) {
+  const std::vector<std::byte> content = pattern(2 * k_block_size, 3);
+  add("e1", content);
+  add("e2", content);
+  add("f", with_byte_changed(content, content.size() - 1));  // differs in the last block only
+  PipelineResult result = run();
+  EXPECT_EQ(m_reader.reads(StageKind::prefix), 3);
+  EXPECT_EQ(m_reader.reads(StageKind::suffix), 0);
+  EXPECT_EQ(m_reader.reads(StageKind::full), 3);
+  EXPECT_EQ(names(result.groups), (Groups{{"e1", "e2"}}));
+  EXPECT_EQ(hash_of_group_with(result.groups, "e1"), hash_bytes(content));
+}
+
+TEST_P(PipelineTest, EachInodeIsReadByThePoolOfItsFile) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 4);
+  for (int i = 0; i < 7; ++i) {
+    add("g" + std::to_string(i), content);
+  }
+  PipelineResult result = run();
+  std::vector<std::uint64_t> expected(m_sizing.size(), 0);
+  for (FileIndex f = 0; f < files().size(); ++f) {
+    ++expected[pool_of(f)];
+  }
+  for (std::size_t p = 0; p < m_sizing.size(); ++p) {
+    EXPECT_EQ(m_pools->counters(p).files.load(), 3 * expected[p]) << "pool " << p;
+    EXPECT_EQ(m_pools->counters(p).bytes_read.load(), expected[p] * 5 * k_block_size) << "pool " << p;
+  }
+  EXPECT_EQ(result.bytes_read, 7 * 5 * k_block_size);
+}
+
+TEST_P(PipelineTest, DeletedFileLeavesItsGroupWithAnError) {
+  const std::vector<std::byte> content = pattern(5000, 5);
+  add("h1", content);
+  add("h2", content);
+  add("h3", content);
+  const std::vector<std::byte> pair = pattern(6000, 6);
+  add("p1", pair);
+  add("p2", pair);
+  files();  // the walk sees them all
+  m_tree.remove("h2");
+  m_tree.remove("p2");
+  PipelineResult result = run();
+  // h1 and h3 still make a group; p1 alone does not.
+  EXPECT_EQ(names(result.groups), (Groups{{"h1", "h3"}}));
+  ASSERT_EQ(result.errors.size(), 2u);
+  EXPECT_EQ(result.errors[0].path, m_tree.path("h2"));  // sorted by path
+  EXPECT_EQ(result.errors[1].path, m_tree.path("p2"));
+  for (const FileError& error : result.errors) {
+    EXPECT_EQ(error.op, "open");
+    EXPECT_EQ(error.errnum, ENOENT);
+  }
+  // Each failure is also logged, one line each.
+  std::string logged = m_sink.contents();
+  EXPECT_EQ(std::count(logged.begin(), logged.end(), '\n'), 2) << logged;
+}
+
+TEST_P(PipelineTest, FileReplacedSinceTheWalkIsChangedNotHashed) {
+  // Same name, same size, new inode and new content: reading it would hash some other file.
+  const std::vector<std::byte> content = pattern(5000, 9);
+  add("r1", content);
+  add("r2", content);
+  add("r3", content);
+  files();  // the walk sees the old r2
+  m_tree.write_bytes("r2.new", with_byte_changed(content, 0));
+  ASSERT_EQ(::rename(m_tree.path("r2.new").c_str(), m_tree.path("r2").c_str()), 0);
+  PipelineResult result = run();
+  EXPECT_EQ(names(result.groups), (Groups{{"r1", "r3"}}));
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].path, m_tree.path("r2"));
+  EXPECT_EQ(result.errors[0].op, "changed");
+}
+
+TEST_P(PipelineTest, HardLinksAreReadOnce) {
+  const std::vector<std::byte> content = pattern(10000, 7);
+  add("l1", content);
+  add_link("l1", "l2");
+  add_link("l1", "l3");
+  add("copy", content);
+  PipelineResult result = run();
+  for (StageKind kind : {StageKind::prefix, StageKind::suffix, StageKind::full}) {
+    EXPECT_EQ(m_reader.reads(kind), 2) << stage_name(kind);  // one per inode
+  }
+  EXPECT_EQ(names(result.groups), (Groups{{"l1", "l2", "l3", "copy"}}));
+  EXPECT_EQ(hash_of_group_with(result.groups, "l2"), hash_bytes(content));
+  EXPECT_EQ(result.bytes_read, 2 * (k_block_size + k_block_size + content.size()));
+}
+
+TEST_P(PipelineTest, HardLinksAloneFormAGroupOnlyWithHardLinks) {
+  const std::vector<std::byte> content = pattern(10000, 8);
+  add("m1", content);
+  add_link("m1", "m2");
+  EXPECT_EQ(names(run().groups), Groups{});
+  EXPECT_EQ(m_reader.reads(StageKind::prefix), 0);
+  m_config.hard_links = true;
+  PipelineResult result = run();
+  EXPECT_EQ(names(result.groups), (Groups{{"m1", "m2"}}));
+  EXPECT_EQ(m_reader.reads(StageKind::prefix) + m_reader.reads(StageKind::suffix) + m_reader.reads(StageKind::full),
+            3);  // one inode, three stages
+}
+
+TEST_P(PipelineTest, OneThreadPoolsNeverReadTwiceAtOnce) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 11);
+  for (int i = 0; i < 24; ++i) {
+    add("o" + std::to_string(i), i % 5 == 0 ? with_byte_changed(content, 0) : content);
+  }
+  run();
+  for (std::uint32_t p = 0; p < m_sizing.size(); ++p) {
+    for (StageKind kind : {StageKind::prefix, StageKind::suffix, StageKind::full}) {
+      EXPECT_LE(m_reader.max_running(p, kind), m_sizing[p].small) << "pool " << p << " " << stage_name(kind);
+    }
+    EXPECT_LE(m_pools->counters(p).max_running.load(), team_size(m_sizing[p])) << "pool " << p;
+  }
+}
+
+// Three identical files; one is written to right after its whole content was read. The digest
+// matches the others (it was taken before the write), so only the check after the read can tell
+// that the file on disk is no longer what was hashed.
+TEST_P(PipelineTest, FileWrittenWhileReadIsChangedNotACopy) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 10);
+  add("w1", content);
+  add("w2", content);
+  add("w3", content);
+  AfterRead observer(&m_names, StageKind::full, "w2", [&] { flip_byte(m_tree.path("w2"), 100); });
+  m_observer.set(&observer);
+  PipelineResult result = run();
+  EXPECT_EQ(names(result.groups), (Groups{{"w1", "w3"}}));
+  EXPECT_EQ(errors(result), (std::set<std::pair<std::string, std::string>>{{"w2", "changed"}}));
+  EXPECT_NE(m_sink.contents().find(m_tree.path("w2") + ": changed: modified while it was read"), std::string::npos)
+      << m_sink.contents();
+}
+
+TEST_P(PipelineTest, FileTruncatedWhileReadIsChanged) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 11);
+  add("t1", content);
+  add("t2", content);
+  add("t3", content);
+  AfterRead observer(&m_names, StageKind::full, "t3", [&] { ASSERT_EQ(::truncate(m_tree.path("t3").c_str(), 10), 0); });
+  m_observer.set(&observer);
+  PipelineResult result = run();
+  EXPECT_EQ(names(result.groups), (Groups{{"t1", "t2"}}));
+  EXPECT_EQ(errors(result), (std::set<std::pair<std::string, std::string>>{{"t3", "changed"}}));
+}
+
+// A file removed mid-run must not be listed: a report would name a path that is gone.
+TEST_P(PipelineTest, FileDeletedWhileReadVanishes) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 12);
+  add("v1", content);
+  add("v2", content);
+  add("v3", content);
+  AfterRead observer(&m_names, StageKind::full, "v1", [&] { m_tree.remove("v1"); });
+  m_observer.set(&observer);
+  PipelineResult result = run();
+  EXPECT_EQ(names(result.groups), (Groups{{"v2", "v3"}}));
+  EXPECT_EQ(errors(result), (std::set<std::pair<std::string, std::string>>{{"v1", "vanished"}}));
+}
+
+// Files of at most one block are decided by their prefix read: the check is made there too.
+TEST_P(PipelineTest, SmallFileWrittenWhileReadIsChanged) {
+  const std::vector<std::byte> content = pattern(100, 13);
+  add("s1", content);
+  add("s2", content);
+  AfterRead observer(&m_names, StageKind::prefix, "s1", [&] { flip_byte(m_tree.path("s1"), 0); });
+  m_observer.set(&observer);
+  PipelineResult result = run();
+  EXPECT_EQ(names(result.groups), Groups{});
+  EXPECT_EQ(errors(result), (std::set<std::pair<std::string, std::string>>{{"s1", "changed"}}));
+}
+
+// Changed after its suffix read and before its full read (the change is made when another
+// file of the group has been read at suffix): the full read refuses it up front, with an
+// error, instead of silently hashing other content.
+TEST_P(PipelineTest, FileChangedBetweenStagesIsChanged) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 14);
+  add("b1", content);
+  add("b2", content);
+  add("b3", content);
+  AfterRead observer(&m_names, StageKind::suffix, "b1",
+                     [&] { flip_byte(m_tree.path("b2"), static_cast<off_t>(k_block_size + 7)); });
+  m_observer.set(&observer);
+  PipelineResult result = run();
+  EXPECT_EQ(names(result.groups), (Groups{{"b1", "b3"}}));
+  EXPECT_EQ(errors(result), (std::set<std::pair<std::string, std::string>>{{"b2", "changed"}}));
+}
+
+// Cancelled after a few prefix reads, or a few full reads: no group comes back (the old stage
+// code grouped the files not read yet under a zero digest), and a cancelled read is no error.
+TEST_P(PipelineTest, CancelledDuringPrefixReadsGroupsNothing) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 15);
+  for (int i = 0; i < 12; ++i) {
+    add("c" + std::to_string(i), content);
+  }
+  AfterRead observer(&m_names, StageKind::prefix, "c1", [&] { m_cancel.cancel(); });
+  m_observer.set(&observer);
+  PipelineResult result = run();
+  EXPECT_TRUE(result.cancelled);
+  EXPECT_EQ(result.groups.groups(), 0u);
+  EXPECT_TRUE(result.errors.empty()) << "a cancelled read is not a file error";
+  EXPECT_LT(observer.read().size(), 12u);
+}
+
+TEST_P(PipelineTest, CancelledDuringFullReadsGroupsNothing) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 16);
+  for (int i = 0; i < 12; ++i) {
+    add("c" + std::to_string(i), content);
+  }
+  AfterRead observer(&m_names, StageKind::full, "c1", [&] { m_cancel.cancel(); });
+  m_observer.set(&observer);
+  PipelineResult result = run();
+  EXPECT_TRUE(result.cancelled);
+  EXPECT_EQ(result.groups.groups(), 0u);
+  EXPECT_TRUE(result.errors.empty()) << "a cancelled read is not a file error";
+}
+
+INSTANTIATE_TEST_SUITE_P(Pools, PipelineTest, ::testing::Values(1, 3),
+                         [](const ::testing::TestParamInfo<int>& param_info) {
+                           return std::to_string(param_info.param) + "_pools";
+                         });
+
+// ---- thread sizing per kind of read -------------------------------------------------------
+
+FileTable table_of(const std::vector<std::string>& paths) {
+  FileTable table;
+  for (const std::string& path : paths) {
+    table.add(entry_of(path), path);
+  }
+  return table;
+}
+
+// Whether the pages holding each of `offsets` of a file are in the page cache, asked of mincore(2):
+// an oracle independent of the RWF_NOWAIT probe under test.
+bool pages_cached(const std::string& path, std::initializer_list<std::uint64_t> offsets) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    throw std::runtime_error("cannot open " + path);
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) {
+    throw std::runtime_error("cannot map " + path);
+  }
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((size + page - 1) / page);
+  const int rc = ::mincore(map, size, resident.data());
+  ::munmap(map, size);
+  if (rc != 0) {
+    throw std::runtime_error("mincore failed on " + path);
+  }
+  return std::all_of(offsets.begin(), offsets.end(), [&](std::uint64_t at) { return (resident[at / page] & 1) != 0; });
+}
+
+// Whether RWF_NOWAIT can tell cached from uncached data where the test's files live: tmpfs
+// (the default /tmp on Fedora and Arch) answers EOPNOTSUPP, old kernels EINVAL.
+bool nowait_probe_works(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
+    return false;
+  }
+  char byte = 0;
+  struct iovec io {
+    &byte, 1
+  };
+  const bool works = ::preadv2(fd, &io, 1, 0, RWF_NOWAIT) >= 0 || errno == EAGAIN;
+  ::close(fd);
+  return works;
+}
+
+// Drop a file's clean pages from the page cache (advice: mincore tells what really went).
+void drop_cached_pages(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << path;
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
+// One pool, its files written into a temp tree; runs the pipeline and records the threads each
+// kind of read was given (the cache probe decides them per kind).
+class StageSizing : public ::testing::Test {
+ protected:
+  void write_pairs(int pairs) {
+    for (int i = 0; i < pairs; ++i) {
+      const std::vector<std::byte> content = pattern(3 * k_block_size + 5, static_cast<unsigned>(i));
+      for (const char* copy : {"a", "b"}) {
+        m_paths.push_back(m_tree.write_bytes("f" + std::to_string(i) + copy, content));
+      }
+    }
+  }
+  // Threads per kind of read, in order prefix, suffix, full.
+  std::vector<int> run(int small, int large, bool adaptive, int cached_threads) {
+    FileTable table = table_of(m_paths);
+    const std::vector<PoolSizing> sizing{PoolSizing{.small = small, .large = large, .cache_adaptive = adaptive}};
+    PoolSet pools({{"pool", team_size(sizing[0])}});
+    const std::vector<std::uint32_t> pool_of_file(table.size(), 0);
+    SystemReader reader;
+    PipelineContext context{.config = m_config,
+                            .log = m_log,
+                            .cancel = m_cancel,
+                            .files = table,
+                            .pools = pools,
+                            .pool_of_file = pool_of_file,
+                            .sizing = sizing,
+                            .cached_threads = cached_threads,
+                            .reader = reader,
+                            .progress = m_progress};
+    PipelineResult result = hash_candidates(group_by_size(table, m_config), context);
+    std::vector<int> used;
+    for (const StageReport& stage : result.stages) {
+      EXPECT_EQ(stage.pool_threads.size(), 1u);
+      used.push_back(stage.pool_threads.empty() ? -1 : stage.pool_threads[0]);
+    }
+    EXPECT_EQ(result.groups.groups(), m_paths.size() / 2) << "every pair is a group";
+    EXPECT_TRUE(result.errors.empty());
+    return used;
+  }
+
+  TempTree m_tree;
+  TempSink m_sink;
+  Logger m_log{m_sink.get(), LogLevel::debug};
+  CancelToken m_cancel;
+  Config m_config;
+  Progress m_progress{m_log, false};
+  std::vector<std::string> m_paths;
+};
+
+// -t 3,5: short reads with 3 threads, whole-file reads with 5. A full stage that took the
+// short-read size (or the other way round) fails here.
+TEST_F(StageSizing, FullStageUsesTheWholeFileSize) {
+  write_pairs(8);
+  EXPECT_EQ(run(3, 5, false, 1), (std::vector<int>{3, 3, 5}));
+  EXPECT_EQ(run(5, 2, false, 1), (std::vector<int>{5, 5, 2}));
+}
+
+// Warm data (just written): a pool that may adapt uses one reader per CPU. Where the filesystem
+// cannot tell (tmpfs), it keeps its configured size: not cached is not what it knows either.
+TEST_F(StageSizing, WarmCacheUsesCachedThreadsWhereTheProbeCanTell) {
+  write_pairs(8);
+  if (nowait_probe_works(m_paths[0])) {
+    EXPECT_EQ(run(6, 4, true, 2), (std::vector<int>{2, 2, 2}));
+  } else {
+    std::printf("note: %s cannot tell what is cached (no RWF_NOWAIT); checking the sizes stay\n",
+                m_tree.root().c_str());
+    EXPECT_EQ(run(6, 4, true, 2), (std::vector<int>{6, 6, 4}));
+  }
+  // Sizes from --threads are never adapted.
+  EXPECT_EQ(run(6, 4, false, 2), (std::vector<int>{6, 6, 4}));
+}
+
+TEST_F(StageSizing, ColdCacheKeepsTheConfiguredSize) {
+  write_pairs(8);
+  for (const std::string& path : m_paths) {
+    drop_cached_pages(path);
+  }
+  std::size_t cached = 0;
+  for (const std::string& path : m_paths) {
+    cached += pages_cached(path, {0}) ? 1 : 0;
+  }
+  if (cached * 2 > m_paths.size()) {
+    GTEST_SKIP() << "the filesystem of " << m_tree.root() << " kept " << cached << " of " << m_paths.size()
+                 << " files cached after POSIX_FADV_DONTNEED";
+  }
+  // The prefix stage probes the first blocks, which are cold; the later stages read what the
+  // prefix read brought in, so only the first is asserted.
+  EXPECT_EQ(run(6, 4, true, 2)[0], 6);
+}
+
+// ---- descriptors (issue 8, item 6) --------------------------------------------------------
+
+// Restores RLIMIT_NOFILE when the test ends, however it ends.
+class DescriptorLimit {
+ public:
+  explicit DescriptorLimit(std::size_t soft) {
+    EXPECT_EQ(::getrlimit(RLIMIT_NOFILE, &m_saved), 0);
+    struct rlimit tight = m_saved;
+    tight.rlim_cur = static_cast<rlim_t>(soft);
+    EXPECT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  }
+  ~DescriptorLimit() { ::setrlimit(RLIMIT_NOFILE, &m_saved); }
+  DescriptorLimit(const DescriptorLimit&) = delete;
+  DescriptorLimit& operator=(const DescriptorLimit&) = delete;
+
+ private:
+  struct rlimit m_saved {};
+};
+
+std::size_t open_descriptor_count() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++count;
+  }
+  return count - 1;  // the iterator's own
+}
+
+// Many readers (a 16-thread pool beside two one-thread pools with read-ahead windows) under a
+// limit that leaves a handful of descriptors: every file is read, none fails with EMFILE.
+// Without the budget the 16 threads and the windows run past the limit and lose files.
+TEST(PipelineDescriptors, TightLimitReadsEveryFileWithoutEmfile) {
+  TempTree tree;
+  std::vector<std::string> paths;
+  for (int i = 0; i < 40; ++i) {
+    const std::vector<std::byte> content = pattern(3 * k_block_size + 1, static_cast<unsigned>(i));
+    paths.push_back(tree.write_bytes("p" + std::to_string(i) + "a", content));
+    paths.push_back(tree.write_bytes("p" + std::to_string(i) + "b", content));
+  }
+  FileTable table = table_of(paths);
+  TempSink sink;
+  Logger log{sink.get(), LogLevel::info};
+  CancelToken cancel;
+  Config config;
+  Progress progress{log, false};
+  PoolSet pools({{"one", 1}, {"many", 16}, {"other", 1}});
+  std::vector<std::uint32_t> pool_of_file(table.size());
+  for (FileIndex f = 0; f < table.size(); ++f) {
+    pool_of_file[f] = f % 3;
+  }
+  const std::vector<PoolSizing> sizing{PoolSizing{.small = 1, .large = 1, .cache_adaptive = false},
+                                       PoolSizing{.small = 16, .large = 16, .cache_adaptive = false},
+                                       PoolSizing{.small = 1, .large = 1, .cache_adaptive = false}};
+  SystemReader reader;
+  PipelineResult result;
+  {
+    DescriptorLimit limit(open_descriptor_count() + 8);
+    FdBudget descriptors(free_descriptors(2));
+    ASSERT_LE(descriptors.capacity(), 6u);
+    PipelineContext context{.config = config,
+                            .log = log,
+                            .cancel = cancel,
+                            .files = table,
+                            .pools = pools,
+                            .pool_of_file = pool_of_file,
+                            .sizing = sizing,
+                            .cached_threads = 1,
+                            .reader = reader,
+                            .progress = progress,
+                            .descriptors = &descriptors};
+    result = hash_candidates(group_by_size(table, config), context);
+    EXPECT_EQ(descriptors.in_use(), 0u) << "every descriptor of the budget came back";
+  }
+  EXPECT_EQ(result.groups.groups(), 40u);
+  for (const FileError& error : result.errors) {
+    ADD_FAILURE() << error.path << ": " << error.reason();
+  }
+  // -v says what was shrunk to fit.
+  EXPECT_NE(sink.contents().find("files open for reading"), std::string::npos) << sink.contents();
+}
+
+// ---- the join ------------------------------------------------------------------------------
+
+// Two pools: pool 0 holds pairs that need every stage, pool 1 a group that needs only a prefix
+// read. Pool 1's first read waits until pool 0 has finished all of its full reads: with a
+// barrier between stages pool 0 could not start its suffix reads before pool 1's prefix reads
+// were done, and the wait would run into the watchdog.
+TEST(PipelineJoin, ASlowDeviceDoesNotHoldUpTheGroupsOfAnother) {
+  TempTree tree;
+  TempSink sink;
+  Logger log(sink.get(), LogLevel::warning);
+  CancelToken cancel;
+  Config config;
+  Progress progress(log, false);
+  FileTable files;
+  std::vector<std::uint32_t> pool_of_file;
+  auto add = [&](const std::string& name, const std::vector<std::byte>& content, std::uint32_t pool) {
+    const std::string path = tree.write_bytes(name, content);
+    files.add(entry_of(path), path);
+    pool_of_file.push_back(pool);
+  };
+  constexpr int k_pairs = 3;
+  for (int i = 0; i < k_pairs; ++i) {
+    const std::vector<std::byte> content = pattern(3 * k_block_size + 10 * static_cast<std::size_t>(i), 20 + i);
+    add("fast/a" + std::to_string(i), content, 0);
+    add("fast/b" + std::to_string(i), content, 0);
+  }
+  for (int i = 0; i < 4; ++i) {  // same size, different first blocks: pruned by the prefix read
+    add("slow/s" + std::to_string(i), pattern(5 * k_block_size, 40 + i), 1);
+  }
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  int fast_full_reads = 0;
+  bool slow_waited_too_long = false;
+  ObservedReader reader([&](FileIndex f) { return pool_of_file[f]; });
+  reader.set_hook([&](StageKind kind, FileIndex f) {
+    std::unique_lock lock(mutex);
+    if (pool_of_file[f] == 0 && kind == StageKind::full) {
+      ++fast_full_reads;
+      changed.notify_all();
+    } else if (pool_of_file[f] == 1) {
+      if (!changed.wait_for(lock, k_watchdog, [&] { return fast_full_reads == 2 * k_pairs; })) {
+        slow_waited_too_long = true;
+      }
+    }
+  });
+  std::vector<PoolSizing> sizing{PoolSizing{.small = 2, .large = 2, .cache_adaptive = false},
+                                 PoolSizing{.small = 1, .large = 1, .cache_adaptive = false}};
+  PoolSet pools({{"fast", 2}, {"slow", 1}});
+  PipelineContext context{.config = config,
+                          .log = log,
+                          .cancel = cancel,
+                          .files = files,
+                          .pools = pools,
+                          .pool_of_file = pool_of_file,
+                          .sizing = sizing,
+                          .cached_threads = 1,
+                          .reader = reader,
+                          .progress = progress};
+  PipelineResult result = hash_candidates(group_by_size(files, config), context);
+  EXPECT_FALSE(slow_waited_too_long) << "the fast pool's full reads waited for the slow pool's prefix reads";
+  EXPECT_EQ(result.groups.groups(), static_cast<std::size_t>(k_pairs));
+  EXPECT_EQ(reader.reads(StageKind::prefix), 2 * k_pairs + 4);
+  EXPECT_EQ(reader.reads(StageKind::full), 2 * k_pairs);
+}
+
+// Whole-file reads get the pool's `large` thread count and short reads its `small` one: four
+// full reads must be able to run at once in a pool sized 1,4 (the rendezvous below waits for
+// them), while its prefix reads never run two at once.
+TEST(PipelineJoin, WholeFileReadsUseTheLargeThreadCount) {
+  TempTree tree;
+  TempSink sink;
+  Logger log(sink.get(), LogLevel::warning);
+  CancelToken cancel;
+  Config config;
+  Progress progress(log, false);
+  FileTable files;
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 50);
+  for (int i = 0; i < 8; ++i) {
+    const std::string path = tree.write_bytes("f" + std::to_string(i), content);
+    files.add(entry_of(path), path);
+  }
+  std::vector<std::uint32_t> pool_of_file(files.size(), 0);
+  std::mutex mutex;
+  std::condition_variable changed;
+  int full_running = 0;
+  bool rendezvous_missed = false;
+  ObservedReader reader([](FileIndex) { return 0U; });
+  reader.set_hook([&](StageKind kind, FileIndex) {
+    if (kind != StageKind::full) {
+      return;
+    }
+    std::unique_lock lock(mutex);
+    ++full_running;
+    changed.notify_all();
+    if (!changed.wait_for(lock, k_watchdog, [&] { return full_running >= 4; })) {
+      rendezvous_missed = true;
+    }
+  });
+  std::vector<PoolSizing> sizing{PoolSizing{.small = 1, .large = 4, .cache_adaptive = false}};
+  PoolSet pools({{"pool", team_size(sizing[0])}});
+  PipelineContext context{.config = config,
+                          .log = log,
+                          .cancel = cancel,
+                          .files = files,
+                          .pools = pools,
+                          .pool_of_file = pool_of_file,
+                          .sizing = sizing,
+                          .cached_threads = 1,
+                          .reader = reader,
+                          .progress = progress};
+  PipelineResult result = hash_candidates(group_by_size(files, config), context);
+  EXPECT_FALSE(rendezvous_missed) << "fewer than 4 whole-file reads ran at once";
+  EXPECT_EQ(reader.max_running(0, StageKind::prefix), 1);
+  EXPECT_EQ(reader.max_running(0, StageKind::suffix), 1);
+  EXPECT_EQ(reader.max_running(0, StageKind::full), 4);
+  for (StageKind kind : {StageKind::prefix, StageKind::suffix, StageKind::full}) {
+    EXPECT_EQ(result.stages[static_cast<std::size_t>(kind)].pool_threads,
+              std::vector<int>{kind == StageKind::full ? 4 : 1})
+        << stage_name(kind);
+  }
+  EXPECT_EQ(result.groups.groups(), 1u);
+}
+
+}  // namespace
+}  // namespace spindle
