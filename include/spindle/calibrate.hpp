@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace spindle {
@@ -20,6 +21,10 @@ std::filesystem::path calibration_path();
 // Read a calibration store: lines "<device key> <r> <s>" (or "<device key> <n>" for both), '#'
 // comments. A missing file is an empty Calibration; malformed lines are skipped with a warning.
 Calibration load_calibration(const std::filesystem::path& path, Logger& log);
+
+// The parser behind load_calibration, on the text of a store (pure: no file access, so it can be
+// fuzzed); `source` names the store in warnings about malformed lines.
+Calibration parse_calibration(std::string_view text, std::string_view source, Logger& log);
 
 // Write the store atomically (a temporary file in the same directory, fsync, rename), creating
 // the directory if needed. Throws Fatal when it cannot be written.

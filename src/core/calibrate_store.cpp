@@ -44,15 +44,14 @@ std::filesystem::path calibration_path() {
   return std::filesystem::path(home_directory()) / ".config" / "spindle" / "calibration";
 }
 
-Calibration load_calibration(const std::filesystem::path& path, Logger& log) {
+Calibration parse_calibration(std::string_view text, std::string_view source, Logger& log) {
   Calibration calibration;
-  std::ifstream in(path);
-  if (!in) {
-    return calibration;
-  }
-  std::string line;
   int line_number = 0;
-  while (std::getline(in, line)) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    std::string line(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    start = end == std::string_view::npos ? text.size() : end + 1;
     ++line_number;
     std::size_t first = line.find_first_not_of(" \t");
     if (first == std::string::npos || line[first] == '#') {
@@ -66,18 +65,29 @@ Calibration load_calibration(const std::filesystem::path& path, Logger& log) {
     bool valid = !key.empty();
     while (valid && fields >> word) {
       int count = 0;
-      auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), count);
-      valid = error == std::errc() && end == word.data() + word.size() && count >= 1 && count <= k_max_stored_threads;
+      auto [end_of_count, error] = std::from_chars(word.data(), word.data() + word.size(), count);
+      valid = error == std::errc() && end_of_count == word.data() + word.size() && count >= 1 &&
+              count <= k_max_stored_threads;
       counts.push_back(count);
     }
     if (!valid || counts.empty() || counts.size() > 2) {
-      log.warning(escape_for_terminal(path.string()) + ":" + std::to_string(line_number) +
+      log.warning(escape_for_terminal(source) + ":" + std::to_string(line_number) +
                   ": ignoring malformed calibration line (expected '<device key> <r> <s>')");
       continue;
     }
     calibration.best_threads[key] = ThreadCounts{counts.front(), counts.back()};
   }
   return calibration;
+}
+
+Calibration load_calibration(const std::filesystem::path& path, Logger& log) {
+  std::ifstream in(path);
+  if (!in) {
+    return {};
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_calibration(text.str(), path.string(), log);
 }
 
 void save_calibration(const Calibration& calibration, const std::filesystem::path& path) {

@@ -18,6 +18,22 @@ using fakes::FakeDeviceProbe;
 
 // ---- mountinfo ----------------------------------------------------------------------------------
 
+TEST(MountinfoTest, ParsesOneLine) {
+  std::optional<MountEntry> entry =
+      parse_mountinfo_line("41 27 8:17 /sub /mnt/my\\040disk rw master:2 - ext4 /dev/sdb1 rw,errors=remount-ro");
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->mount.st_dev, makedev(8, 17));
+  EXPECT_EQ(entry->root, "/sub");
+  EXPECT_EQ(entry->mount.mount_point, "/mnt/my disk");
+  EXPECT_EQ(entry->mount.fs_type, "ext4");
+  EXPECT_EQ(entry->mount.source, "/dev/sdb1");
+  EXPECT_EQ(entry->super_options, "rw,errors=remount-ro");
+  for (const char* bad : {"", "1 2 3 4 5 6", "1 2 x:y / / rw - ext4 /dev/sda rw", "1 2 8 / / rw - ext4 /dev/sda rw",
+                          "1 2 8:1 / / rw - ext4", "- - - - - - -"}) {
+    EXPECT_FALSE(parse_mountinfo_line(bad).has_value()) << bad;
+  }
+}
+
 TEST(MountinfoTest, ParsesFieldsAndUnescapesNames) {
   const char* text =
       "27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard\n"
