@@ -11,6 +11,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace spindle {
@@ -24,6 +25,10 @@ std::filesystem::path calibration_path();
 // The store is read as read_small_file() reads (at most 1 MiB, a regular file, a symlink to one
 // followed, never blocking): anything else is ignored with one warning naming it.
 Calibration load_calibration(const std::filesystem::path& path, Logger& log);
+
+// The parser behind load_calibration, on the text of a store (pure: no file access, so it can be
+// fuzzed); `source` names the store in warnings about malformed lines.
+Calibration parse_calibration(std::string_view text, std::string_view source, Logger& log);
 
 // Prepare to write the store (before measuring, so a store that cannot be written fails at
 // once): its directory is created if needed, and it is opened as an OutputFile that must be a

@@ -72,7 +72,9 @@ class DeviceMap {
   std::size_t size() const { return m_devices.size(); }
 
   // Build from the st_devs a run touches. Pool sizes: --threads (most specific rule wins),
-  // then calibration, then the class default.
+  // then calibration, then the class default. A dev: rule that names none of these devices is a
+  // warning ("no such device", "not a block device", or on no file of the run); a class rule
+  // that matches none is said at info level (-v) only.
   static DeviceMap build(std::span<const std::uint64_t> st_devs, DeviceProbe& probe, const ThreadsSpec& spec,
                          const Calibration& calibration, Logger& log);
 

@@ -23,6 +23,7 @@ struct ThreadsRule {
   DeviceClass device_class = DeviceClass::unknown;  // when target == device_class
   std::string device;                               // when target == device: "/dev/sdb" or "8:16" as the user wrote it
   ThreadCounts counts;
+  std::string text;  // the rule as the user wrote it ("dev:/dev/sdb:2,1"), for messages; may be empty
 };
 
 // Where a pool size came from, shown by `spindle devices`.

@@ -276,9 +276,11 @@ int run(Context& context, const DevicesOptions& options) {
     save_calibration(calibration, store_file);
     log.info("calibration stored in " + escape_for_terminal(store.string()));
   }
-  // Rebuilt so the table shows the pool sizes the next run will use, calibrated ones included.
+  // Rebuilt so the table shows the pool sizes the next run will use, calibrated ones included;
+  // errors only, since the first build already reported what it had to say about the rules.
+  Logger rebuild_log(stderr, LogLevel::error);
   DeviceMap shown =
-      options.calibrate ? DeviceMap::build(st_devs, *probe, config.threads, calibration, log) : std::move(map);
+      options.calibrate ? DeviceMap::build(st_devs, *probe, config.threads, calibration, rebuild_log) : std::move(map);
   OutputFile output = open_report("", context.cancel);
   bool written = output.commit([&](std::ostream& out) {
     if (config.format == ReportFormat::json) {

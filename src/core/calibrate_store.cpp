@@ -47,21 +47,14 @@ std::filesystem::path calibration_path() {
   return std::filesystem::path(home_directory()) / ".config" / "spindle" / "calibration";
 }
 
-Calibration load_calibration(const std::filesystem::path& path, Logger& log) {
+Calibration parse_calibration(std::string_view text, std::string_view source, Logger& log) {
   Calibration calibration;
-  Result<std::string> text = read_small_file(path.string(), k_max_store_bytes);
-  if (!text) {
-    // Missing: nothing calibrated yet. Anything else (a FIFO, /dev/zero behind a symlink, a
-    // huge file, EACCES) is said once and the built-in defaults are used.
-    if (text.error().errnum != ENOENT) {
-      log.warning(escape_for_terminal(path.string()) + ": " + text.error().reason() + "; calibration ignored");
-    }
-    return calibration;
-  }
-  std::istringstream in(*text);
-  std::string line;
   int line_number = 0;
-  while (std::getline(in, line)) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    std::string line(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    start = end == std::string_view::npos ? text.size() : end + 1;
     ++line_number;
     std::size_t first = line.find_first_not_of(" \t");
     if (first == std::string::npos || line[first] == '#') {
@@ -75,18 +68,32 @@ Calibration load_calibration(const std::filesystem::path& path, Logger& log) {
     bool valid = !key.empty();
     while (valid && fields >> word) {
       int count = 0;
-      auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), count);
-      valid = error == std::errc() && end == word.data() + word.size() && count >= 1 && count <= k_max_stored_threads;
+      auto [end_of_count, error] = std::from_chars(word.data(), word.data() + word.size(), count);
+      valid = error == std::errc() && end_of_count == word.data() + word.size() && count >= 1 &&
+              count <= k_max_stored_threads;
       counts.push_back(count);
     }
     if (!valid || counts.empty() || counts.size() > 2) {
-      log.warning(escape_for_terminal(path.string()) + ":" + std::to_string(line_number) +
+      log.warning(escape_for_terminal(source) + ":" + std::to_string(line_number) +
                   ": ignoring malformed calibration line (expected '<device key> <r> <s>')");
       continue;
     }
     calibration.best_threads[key] = ThreadCounts{counts.front(), counts.back()};
   }
   return calibration;
+}
+
+Calibration load_calibration(const std::filesystem::path& path, Logger& log) {
+  Result<std::string> text = read_small_file(path.string(), k_max_store_bytes);
+  if (!text) {
+    // Missing: nothing calibrated yet. Anything else (a FIFO, /dev/zero behind a symlink, a
+    // huge file, EACCES) is said once and the built-in defaults are used.
+    if (text.error().errnum != ENOENT) {
+      log.warning(escape_for_terminal(path.string()) + ": " + text.error().reason() + "; calibration ignored");
+    }
+    return {};
+  }
+  return parse_calibration(*text, path.string(), log);
 }
 
 OutputFile open_calibration_store(const std::filesystem::path& path) {

@@ -6,6 +6,8 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 namespace spindle {
@@ -104,6 +106,64 @@ void choose_threads(PhysicalDevice& device, const ThreadsSpec& spec, const Calib
   device.threads_source = ThreadsSource::builtin_default;
 }
 
+// "--threads dev:/dev/sdb:2" as the user wrote the rule, for a message.
+std::string rule_label(const ThreadsRule& rule) {
+  std::string text = rule.text;
+  if (text.empty()) {
+    text = rule.target == ThreadsRule::Target::device
+               ? "dev:" + rule.device + ":" + std::to_string(rule.counts.small)
+               : std::string(to_string(rule.device_class)) + ":" + std::to_string(rule.counts.small);
+  }
+  return "--threads " + escape_for_terminal(text);
+}
+
+// Why a dev: rule that names none of the run's devices names nothing useful.
+std::string unmatched_device_reason(const std::string& wanted) {
+  if (is_devnum(wanted) || wanted.find('/') == std::string::npos) {
+    // major:minor, or the name of a device without a node (tmpfs, a network server).
+    return "no file of this run is on that device; rule ignored";
+  }
+  struct stat st {};
+  if (stat(wanted.c_str(), &st) != 0) {
+    return errno == ENOENT ? std::string("no such device") : escape_for_terminal(wanted) + ": " + std::strerror(errno);
+  }
+  if (!S_ISBLK(st.st_mode)) {
+    return "not a block device";
+  }
+  return "no file of this run is on that device; rule ignored";
+}
+
+// A rule that sizes no pool is a mistake the user should hear about, but only where it cannot be
+// a standing habit: a dev: rule names one device, so matching none means a typo, a device that is
+// gone or a path on another disk, and it is a warning. A class rule (`hdd:1` in an alias used on
+// every machine) matching nothing is normal on a machine without that class, so it is said only
+// at -v. Fallback and main rules always apply.
+void report_unused_rules(const ThreadsSpec& spec, std::span<const PhysicalDevice> devices, Logger& log) {
+  std::vector<std::string> reported;
+  for (const ThreadsRule& rule : spec.rules) {
+    std::string message;
+    LogLevel level = LogLevel::warning;
+    if (rule.target == ThreadsRule::Target::device) {
+      if (std::none_of(devices.begin(), devices.end(),
+                       [&](const PhysicalDevice& device) { return rule_names_device(rule.device, device); })) {
+        message = rule_label(rule) + ": " + unmatched_device_reason(rule.device);
+      }
+    } else if (rule.target == ThreadsRule::Target::device_class) {
+      if (log.enabled(LogLevel::info) &&
+          std::none_of(devices.begin(), devices.end(),
+                       [&](const PhysicalDevice& device) { return device.facts.device_class == rule.device_class; })) {
+        message = rule_label(rule) + ": no " + std::string(to_string(rule.device_class)) +
+                  " device in this run; rule ignored";
+        level = LogLevel::info;
+      }
+    }
+    if (!message.empty() && std::find(reported.begin(), reported.end(), message) == reported.end()) {
+      log.log(level, message);
+      reported.push_back(std::move(message));
+    }
+  }
+}
+
 }  // namespace
 
 DeviceMap DeviceMap::build(std::span<const std::uint64_t> st_devs, DeviceProbe& probe, const ThreadsSpec& spec,
@@ -140,6 +200,7 @@ DeviceMap DeviceMap::build(std::span<const std::uint64_t> st_devs, DeviceProbe& 
                 std::string(to_string(device.threads_source)));
     }
   }
+  report_unused_rules(spec, map.m_devices, log);
   return map;
 }
 

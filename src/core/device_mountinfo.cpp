@@ -88,41 +88,47 @@ std::vector<MountEntry> read_mountinfo() {
   return parse_mountinfo(text ? *text : std::string());
 }
 
+std::optional<MountEntry> parse_mountinfo_line(std::string_view line) {
+  // id parent maj:min root mount_point options [optional fields...] - fs_type source super_options
+  std::vector<std::string_view> fields;
+  for (std::string_view field : split(line, ' ')) {
+    if (!field.empty()) {
+      fields.push_back(field);
+    }
+  }
+  auto dash = std::find(fields.begin(), fields.end(), std::string_view("-"));
+  if (fields.size() < 6 || dash == fields.end() || dash - fields.begin() < 6 || fields.end() - dash < 3) {
+    return std::nullopt;
+  }
+  std::string_view devnum = fields[2];
+  std::size_t colon = devnum.find(':');
+  if (colon == std::string_view::npos) {
+    return std::nullopt;
+  }
+  unsigned long dev_major = 0;
+  unsigned long dev_minor = 0;
+  try {
+    dev_major = std::stoul(std::string(devnum.substr(0, colon)));
+    dev_minor = std::stoul(std::string(devnum.substr(colon + 1)));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  MountEntry entry;
+  entry.mount.st_dev = makedev(static_cast<unsigned>(dev_major), static_cast<unsigned>(dev_minor));
+  entry.root = unescape_mountinfo(fields[3]);
+  entry.mount.mount_point = unescape_mountinfo(fields[4]);
+  entry.mount.fs_type = unescape_mountinfo(dash[1]);
+  entry.mount.source = unescape_mountinfo(dash[2]);
+  entry.super_options = fields.end() - dash > 3 ? std::string(dash[3]) : std::string();
+  return entry;
+}
+
 std::vector<MountEntry> parse_mountinfo(std::string_view text) {
   std::vector<MountEntry> entries;
   for (std::string_view line : split(text, '\n')) {
-    // id parent maj:min root mount_point options [optional fields...] - fs_type source super_options
-    std::vector<std::string_view> fields;
-    for (std::string_view field : split(line, ' ')) {
-      if (!field.empty()) {
-        fields.push_back(field);
-      }
+    if (std::optional<MountEntry> entry = parse_mountinfo_line(line)) {
+      entries.push_back(std::move(*entry));
     }
-    auto dash = std::find(fields.begin(), fields.end(), std::string_view("-"));
-    if (fields.size() < 6 || dash == fields.end() || dash - fields.begin() < 6 || fields.end() - dash < 3) {
-      continue;
-    }
-    std::string_view devnum = fields[2];
-    std::size_t colon = devnum.find(':');
-    if (colon == std::string_view::npos) {
-      continue;
-    }
-    unsigned long dev_major = 0;
-    unsigned long dev_minor = 0;
-    try {
-      dev_major = std::stoul(std::string(devnum.substr(0, colon)));
-      dev_minor = std::stoul(std::string(devnum.substr(colon + 1)));
-    } catch (const std::exception&) {
-      continue;
-    }
-    MountEntry entry;
-    entry.mount.st_dev = makedev(static_cast<unsigned>(dev_major), static_cast<unsigned>(dev_minor));
-    entry.root = unescape_mountinfo(fields[3]);
-    entry.mount.mount_point = unescape_mountinfo(fields[4]);
-    entry.mount.fs_type = unescape_mountinfo(dash[1]);
-    entry.mount.source = unescape_mountinfo(dash[2]);
-    entry.super_options = fields.end() - dash > 3 ? std::string(dash[3]) : std::string();
-    entries.push_back(std::move(entry));
   }
   return entries;
 }

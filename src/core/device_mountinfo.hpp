@@ -16,7 +16,9 @@ struct MountEntry {
   std::string super_options;  // as in mountinfo (still escaped): "rw,lowerdir=...,upperdir=..."
 };
 
-// Parse the text of /proc/self/mountinfo (proc(5)). Malformed lines are skipped. Paths and
+// Parse one line of /proc/self/mountinfo (no line feed); nullopt if it is malformed.
+std::optional<MountEntry> parse_mountinfo_line(std::string_view line);
+// Parse the text of /proc/self/mountinfo (proc(5)), line by line. Malformed lines are skipped. Paths and
 // sources are unescaped (\040 → ' ', \011, \012, \134).
 std::vector<MountEntry> parse_mountinfo(std::string_view text);
 // The mounts this process sees now: /proc/self/mountinfo, parsed (empty if it cannot be read).

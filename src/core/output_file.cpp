@@ -177,7 +177,7 @@ OutputFile::~OutputFile() {
 }
 
 void OutputFile::fail(const std::string& what, int errnum) const {
-  std::string message = escape_for_terminal(m_name) + ": " + what;
+  std::string message = m_name + ": " + what;  // main() escapes a Fatal message, once
   if (errnum != 0) {
     message += std::string(": ") + std::strerror(errnum);
   }

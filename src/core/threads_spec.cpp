@@ -190,15 +190,19 @@ std::vector<ThreadsRule> parse_threads_argument(std::string_view text) {
       int count = parse_count(text, part, part);
       if (last_takes_large) {
         rules.back().counts.large = count;
+        rules.back().text += ',';
+        rules.back().text += part;
         last_takes_large = false;
       } else {
         ThreadsRule rule;
         rule.counts = ThreadCounts{count, count};
+        rule.text = std::string(part);
         rules.push_back(std::move(rule));
         last_takes_large = true;
       }
     } else if (part.find(':') != std::string_view::npos) {
       rules.push_back(parse_named_rule(text, part));
+      rules.back().text = std::string(part);
       last_takes_large = true;
     } else if (part == "dev" || part == "main" || part == "default" || device_class_from_string(part)) {
       fail(text, part, "missing ':<r>' after '" + std::string(part) + "'");

@@ -299,8 +299,7 @@ void Walker::retry_later(Scope& scope, DirTask task) {
   if (m_open_dirs.load() == 0) {
     // No descriptor of the walk will be closed: wait for whoever else holds them, a while.
     if (++task.fd_waits > k_max_fd_waits) {
-      throw Fatal(escape_for_terminal(task.path) +
-                  ": no file descriptor left to open it (raise the limit, e.g. `ulimit -n 1024`)");
+      throw Fatal(task.path + ": no file descriptor left to open it (raise the limit, e.g. `ulimit -n 1024`)");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(task.fd_waits));
   } else {

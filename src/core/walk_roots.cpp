@@ -65,8 +65,7 @@ std::vector<DirId> climb(int fd, DirId self, std::map<DirId, DirId>& parent_of) 
 // failure of the run, not of the PATH.
 void fail_without_descriptors(const Root& root) {
   if (errno == EMFILE || errno == ENFILE) {
-    throw Fatal(escape_for_terminal(root.path) +
-                ": no file descriptor left to open it (raise the limit, e.g. `ulimit -n 1024`)");
+    throw Fatal(root.path + ": no file descriptor left to open it (raise the limit, e.g. `ulimit -n 1024`)");
   }
 }
 

@@ -146,6 +146,42 @@ class UsageErrors(unittest.TestCase):
         self.assertIn(b"scanned 1 file", proc.stderr, describe(proc))
 
 
+class ThreadsRuleWarnings(unittest.TestCase):
+    """A --threads rule that sizes no pool is not silently ignored (but a class rule, which may be
+    a habit on machines without that class, is only mentioned at -v)."""
+
+    def setUp(self):
+        self.tree = Tree(self)
+        self.tree.write("a", b"same")
+        self.tree.write("b", b"same")
+
+    def run_group(self, *flags):
+        proc = run(["group", "--progress", "never"] + list(flags) + [self.tree.root])
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        self.assertIn(b"/a\n", proc.stdout, describe(proc))
+        return proc.stderr.decode("utf-8", "replace")
+
+    def test_dev_rule_for_a_missing_node(self):
+        err = self.run_group("--threads", "dev:/nonexistent:2")
+        self.assertEqual(err, "spindle: warning: --threads dev:/nonexistent:2: no such device\n")
+
+    def test_dev_rule_for_a_file_that_is_no_device(self):
+        err = self.run_group("--threads", "dev:/proc/self/status:2")
+        self.assertEqual(err, "spindle: warning: --threads dev:/proc/self/status:2: not a block device\n")
+
+    def test_dev_rule_for_a_device_the_run_does_not_use(self):
+        # 1:3 is /dev/null's number: never the device of a directory.
+        err = self.run_group("--threads", "dev:1:3:2")
+        self.assertEqual(err, "spindle: warning: --threads dev:1:3:2: no file of this run is on that device; "
+                              "rule ignored\n")
+
+    def test_class_rule_matching_nothing_is_quiet_unless_verbose(self):
+        # network: the test tree is on a local filesystem.
+        self.assertEqual(self.run_group("--threads", "network:2"), "")
+        self.assertIn("spindle: --threads network:2: no network device in this run; rule ignored\n",
+                      self.run_group("-v", "--threads", "network:2"))
+
+
 class SizeBounds(unittest.TestCase):
     """A bound is a byte count: a fraction of a byte rounds toward the inside of the range."""
 

@@ -1,3 +1,4 @@
+#include "fakes/temp_tree.hpp"
 #include "fakes/watchdog.hpp"
 
 #include <spindle/calibrate.hpp>
@@ -143,6 +144,19 @@ TEST(CalibrationStoreTest, SkipsCommentsAndMalformedLines) {
   EXPECT_EQ(calibration.best_threads.size(), 2u);
   EXPECT_EQ(calibration.best_threads.at("block:8:0"), (ThreadCounts{4, 2}));
   EXPECT_EQ(calibration.best_threads.at("block:8:96"), (ThreadCounts{3, 3}));
+}
+
+TEST(CalibrationStoreTest, ParserWorksOnTextAndNamesTheLineOfAMalformedOne) {
+  // The loader's parser without a file (also what tests/fuzz/fuzz_calibration drives).
+  fakes::TempSink sink;
+  Logger log(sink.get(), LogLevel::warning);
+  Calibration calibration = parse_calibration("# c\nblock:8:0 4 2\nbad 0\n\nnet:nas 3", "the-store", log);
+  EXPECT_EQ(calibration.best_threads.size(), 2u);
+  EXPECT_EQ(calibration.best_threads.at("block:8:0"), (ThreadCounts{4, 2}));
+  EXPECT_EQ(calibration.best_threads.at("net:nas"), (ThreadCounts{3, 3}));  // no final line feed
+  EXPECT_EQ(sink.contents(),
+            "spindle: warning: the-store:3: ignoring malformed calibration line (expected '<device key> <r> <s>')\n");
+  EXPECT_TRUE(parse_calibration("", "empty", log).best_threads.empty());
 }
 
 TEST(CalibrationStoreTest, SaveFailsLoudly) {

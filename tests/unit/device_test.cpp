@@ -1,6 +1,7 @@
 #include "device_classify.hpp"
 #include "device_mountinfo.hpp"
 #include "fakes/fake_device_probe.hpp"
+#include "fakes/temp_tree.hpp"
 
 #include <spindle/device.hpp>
 
@@ -16,6 +17,22 @@ using fakes::disk_facts;
 using fakes::FakeDeviceProbe;
 
 // ---- mountinfo ----------------------------------------------------------------------------------
+
+TEST(MountinfoTest, ParsesOneLine) {
+  std::optional<MountEntry> entry =
+      parse_mountinfo_line("41 27 8:17 /sub /mnt/my\\040disk rw master:2 - ext4 /dev/sdb1 rw,errors=remount-ro");
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->mount.st_dev, makedev(8, 17));
+  EXPECT_EQ(entry->root, "/sub");
+  EXPECT_EQ(entry->mount.mount_point, "/mnt/my disk");
+  EXPECT_EQ(entry->mount.fs_type, "ext4");
+  EXPECT_EQ(entry->mount.source, "/dev/sdb1");
+  EXPECT_EQ(entry->super_options, "rw,errors=remount-ro");
+  for (const char* bad : {"", "1 2 3 4 5 6", "1 2 x:y / / rw - ext4 /dev/sda rw", "1 2 8 / / rw - ext4 /dev/sda rw",
+                          "1 2 8:1 / / rw - ext4", "- - - - - - -"}) {
+    EXPECT_FALSE(parse_mountinfo_line(bad).has_value()) << bad;
+  }
+}
 
 TEST(MountinfoTest, ParsesFieldsAndUnescapesNames) {
   const char* text =
@@ -328,6 +345,54 @@ TEST_F(DeviceMapTest, DeviceRuleMatchesAMemberOfAStack) {
   DeviceMap map = DeviceMap::build(st_devs, m_probe, spec, {}, m_log);
   EXPECT_EQ(map.devices()[0].threads, (ThreadCounts{2, 2}));
   EXPECT_EQ(map.devices()[0].threads_source, ThreadsSource::flag);
+}
+
+// What a run says about --threads rules that size no pool: `spec` against the fixture's devices
+// (sdx hdd, nvme9n1 ssd, tmpfs ram), logged at `level`.
+class UnusedRulesTest : public DeviceMapTest {
+ protected:
+  std::string warnings(const std::string& spec, LogLevel level = LogLevel::warning) {
+    fakes::TempSink sink;
+    Logger log(sink.get(), level);
+    ThreadsSpec threads;
+    threads.rules = parse_threads_argument(spec);
+    std::vector<std::uint64_t> st_devs{m_sdx1, m_nvme, m_shm};
+    DeviceMap::build(st_devs, m_probe, threads, {}, log);
+    return sink.contents();
+  }
+};
+
+TEST_F(UnusedRulesTest, DeviceRuleForAMissingNodeIsNoSuchDevice) {
+  EXPECT_EQ(warnings("dev:/nonexistent/sdq:2"), "spindle: warning: --threads dev:/nonexistent/sdq:2: no such device\n");
+}
+
+TEST_F(UnusedRulesTest, DeviceRuleForAFileIsNotABlockDevice) {
+  fakes::TempTree tree;
+  const std::string file = tree.write("plain", "x");
+  EXPECT_EQ(warnings("dev:" + file + ":2,1"), "spindle: warning: --threads dev:" + file + ":2,1: not a block device\n");
+}
+
+TEST_F(UnusedRulesTest, DeviceRuleForAnotherDeviceIsIgnoredWithAWarning) {
+  EXPECT_EQ(warnings("dev:8:99:2"),
+            "spindle: warning: --threads dev:8:99:2: no file of this run is on that device; rule ignored\n");
+  EXPECT_EQ(warnings("dev:nas:2"),
+            "spindle: warning: --threads dev:nas:2: no file of this run is on that device; rule ignored\n");
+}
+
+TEST_F(UnusedRulesTest, RulesThatApplySayNothing) {
+  EXPECT_EQ(warnings("dev:8:240:2,hdd:1,ssd:3,ram:2,4,main:8", LogLevel::debug).find("--threads"), std::string::npos);
+}
+
+TEST_F(UnusedRulesTest, ClassRuleMatchingNoDeviceIsSaidOnlyAtVerbose) {
+  // `-t hdd:1,network:2` in an alias used on every machine must not nag where there is no such disk.
+  EXPECT_EQ(warnings("network:2,virtual:3"), "");
+  EXPECT_EQ(warnings("network:2,hdd:1", LogLevel::info),
+            "spindle: --threads network:2: no network device in this run; rule ignored\n");
+}
+
+TEST_F(UnusedRulesTest, EachRuleIsReportedOnce) {
+  EXPECT_EQ(warnings("dev:/nonexistent/sdq:2,dev:/nonexistent/sdq:2"),
+            "spindle: warning: --threads dev:/nonexistent/sdq:2: no such device\n");
 }
 
 // ---- the real probe, on whatever this machine has ----------------------------------------------

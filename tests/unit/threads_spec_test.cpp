@@ -187,5 +187,14 @@ TEST(ThreadsSpecTest, SourceNames) {
   EXPECT_EQ(to_string(ThreadsSource::flag), "flag");
 }
 
+TEST(ThreadsSpecTest, RulesKeepTheirTextForMessages) {
+  std::vector<ThreadsRule> rules = parse_threads_argument("4,ssd:16,8,dev:/dev/sdb:2,hdd:1");
+  ASSERT_EQ(rules.size(), 4u);
+  EXPECT_EQ(rules[0].text, "4");
+  EXPECT_EQ(rules[1].text, "ssd:16,8");
+  EXPECT_EQ(rules[2].text, "dev:/dev/sdb:2");
+  EXPECT_EQ(rules[3].text, "hdd:1");
+}
+
 }  // namespace
 }  // namespace spindle
