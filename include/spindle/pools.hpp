@@ -61,7 +61,8 @@ class Scope {
  public:
   // Queue `task` on this pool. Tasks run in the order spawned when the pool has one thread
   // (HDD pools rely on it to read in physical order). May be called from any thread,
-  // including from tasks of any pool, until the join returns.
+  // including from tasks of any pool, until the join returns. Throws std::bad_alloc when the
+  // task cannot be queued; the join is then as if this spawn never happened.
   void spawn(Task task);
   int index() const { return m_index; }
   int threads() const { return m_threads; }

@@ -60,10 +60,17 @@ struct Scope::Shared {
 
 void Scope::spawn(Task task) {
   Shared::Queue& q = m_shared->queues[static_cast<std::size_t>(m_index)];
+  // Counted before it is queued, so the count cannot reach zero while a worker runs it; and
+  // uncounted if queuing fails (bad_alloc), or the join would wait forever for a task that was
+  // never queued. A caller inside the join (fn or a task) holds its own count, so this cannot
+  // end the join.
   m_shared->outstanding.fetch_add(1, std::memory_order_relaxed);
-  {
+  try {
     std::lock_guard lock(q.mutex);
     q.tasks.push_back(std::move(task));
+  } catch (...) {
+    m_shared->finish_one();
+    throw;
   }
   q.ready.notify_one();
 }

@@ -9,7 +9,7 @@
 //   - the first exception is rethrown and every other one reaches on_extra_exception exactly once;
 //   - the join returned: a watchdog fails the test with the seed and join number if it hangs.
 // The seed is printed; SPINDLE_STRESS_SEED=<seed> repeats a run, SPINDLE_STRESS_JOINS=<n> sets
-// the number of joins (smaller by default under sanitizers, which slow joins down ~20x).
+// the number of joins (fewer by default under sanitizers, which slow joins down several times).
 #include "fakes/watchdog.hpp"
 
 #include <spindle/pools.hpp>
@@ -17,14 +17,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -47,7 +50,7 @@ int joins_to_run() {
     return std::max(1, std::atoi(env));
   }
 #ifdef SPINDLE_STRESS_SANITIZED
-  return 150;
+  return 500;
 #else
   return 1000;
 #endif
