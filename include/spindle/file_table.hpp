@@ -32,13 +32,10 @@ struct FileEntry {
   // of its target, never a copy.
   std::uint64_t via_symlink : 1 = 0;
   DirIndex dir = 0;  // set by the table
-  // st_nlink, saturated at k_max_nlink (tells one name from many; nothing needs the exact count).
-  std::uint32_t nlink : 12 = 1;
   // Index in config.paths of the PATH the file was reached from (the first PATH that contains
   // it; see walk.hpp).
   std::uint32_t root : 20 = 0;
 
-  static constexpr std::uint32_t k_max_nlink = (1u << 12) - 1;
   static constexpr std::uint32_t k_max_root = (1u << 20) - 1;
   static constexpr std::size_t k_max_name = (std::size_t{1} << 16) - 1;
 };

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <spindle/config.hpp>
+#include <spindle/device.hpp>
 #include <spindle/error.hpp>
 #include <spindle/file_table.hpp>
 #include <spindle/log.hpp>
 
+#include <span>
 #include <vector>
 
 namespace spindle {
@@ -29,7 +31,14 @@ struct WalkResult {
 // reaches it, and FileEntry::root says which; an empty PATH is a FileError. Depth is unlimited
 // (paths longer than PATH_MAX are opened in steps), and the walk's threads are capped to fit the
 // open-file limit. File order in the result is unspecified; callers sort. `progress`, if given,
-// counts the files found. Throws Fatal only when no descriptor can be had at all.
-WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress = nullptr);
+// counts the files found. `mounts` (DeviceProbe::mounts()) tells which filesystems hold kernel
+// state (kernel_interface_devs). Throws Fatal only when no descriptor can be had at all.
+WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, std::span<const Mount> mounts,
+                Progress* progress = nullptr);
+
+// Filesystems a walk does not enter from another one (a PATH inside one is walked): the st_devs,
+// sorted, of the kernel-state filesystems among `mounts` (proc, sysfs, cgroup, debugfs and
+// their kin; devtmpfs and autofs are walked).
+std::vector<std::uint64_t> kernel_interface_devs(std::span<const Mount> mounts);
 
 }  // namespace spindle

@@ -8,6 +8,7 @@
 //   best_thread_count: the fewest threads within 5% of the best throughput, since extra readers
 //                 cost memory and contend with the other pools for CPU
 #include <spindle/calibrate.hpp>
+#include <spindle/hash.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -33,16 +34,6 @@ struct SampledFile {
   std::string path;
   ino_t inode = 0;
 };
-
-int open_for_reading(const std::string& path) {
-  // O_NOATIME keeps calibration from dirtying inodes (and so from writing to the disk it measures);
-  // the kernel allows it only to the file's owner or root, so retry without it.
-  int fd = open(path.c_str(), O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == EPERM) {
-    fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  }
-  return fd;
-}
 
 // Make the next measurement cold. As root, drop the whole page cache (and dentries and inodes,
 // as a fresh walk would find them); otherwise ask the kernel to forget the sample's pages, which
@@ -93,7 +84,9 @@ CalibrationPoint measure(int threads, std::span<const std::string> files, std::s
       if (index >= limit) {
         break;
       }
-      int fd = open_for_reading(files[index]);
+      // The readers' own open: O_NOATIME (calibration must not dirty inodes on the disk it
+      // measures), non-blocking should a FIFO have taken the file's place.
+      int fd = open_for_reading(files[index].c_str());
       if (fd < 0) {
         continue;  // vanished or unreadable since sampling: not a measurement of the device
       }

@@ -114,7 +114,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   Progress progress(log, progress_enabled(config.progress));
   Clock::time_point t = Clock::now();
   progress.begin_stage("walk", 0, 0);
-  WalkResult walked = walk(config, log, cancel, &progress);
+  WalkResult walked = walk(config, log, cancel, inputs.probe.mounts(), &progress);
   result.files = std::move(walked.files);
   result.errors = std::move(walked.errors);
   stats.directories = walked.directories;

@@ -164,10 +164,11 @@ class Walker {
 // leaves out, devtmpfs is still walked (it holds only device nodes, never opened, and /dev/shm
 // is mounted below it) and so is autofs (entering it mounts what the user keeps there, as find
 // does).
-std::vector<std::uint64_t> kernel_interface_devs() {
+}  // namespace
+
+std::vector<std::uint64_t> kernel_interface_devs(std::span<const Mount> mounts) {
   std::vector<std::uint64_t> devs;
-  for (const MountEntry& entry : read_mountinfo()) {
-    const Mount& mount = entry.mount;
+  for (const Mount& mount : mounts) {
     if (classify_fs_type(mount.fs_type, mount.source) == FsKind::pseudo && mount.fs_type != "devtmpfs" &&
         mount.fs_type != "autofs") {
       devs.push_back(mount.st_dev);
@@ -176,6 +177,8 @@ std::vector<std::uint64_t> kernel_interface_devs() {
   std::sort(devs.begin(), devs.end());
   return devs;
 }
+
+namespace {
 
 // What a directory's entries' paths start with: the directory and one '/'.
 std::string dir_prefix(std::string_view dir) {
@@ -230,7 +233,6 @@ void Walker::add_file(WorkerOutput& out, std::string_view name, const struct sta
   entry.dev = st.st_dev;
   entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   entry.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
-  entry.nlink = static_cast<std::uint32_t>(std::min<nlink_t>(st.st_nlink, FileEntry::k_max_nlink));
   entry.via_symlink = via_symlink ? 1 : 0;
   entry.root = root;
   entry.name_length = name.size();  // the name's place in batch_names, until flush()
@@ -506,7 +508,8 @@ WalkResult Walker::finish() {
 // in path order, so a directory that is reachable both ways is always listed under its real
 // path, or under the smallest link path, whatever the thread count. PATHs that the round's walks
 // were left to reach and did not are the next round's.
-WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress) {
+WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, std::span<const Mount> mounts,
+                Progress* progress) {
   if (config.paths.size() > FileEntry::k_max_root + std::size_t{1}) {
     throw Fatal("more than " + std::to_string(FileEntry::k_max_root + 1) + " PATHs");
   }
@@ -518,7 +521,7 @@ WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, Pr
              ", to stay within the open-file limit (ulimit -n)");
   }
   PoolSet pools({PoolSpec{"main", threads}});
-  Walker walker(config, log, cancel, progress, pools.total_threads(), kernel_interface_devs(), roots);
+  Walker walker(config, log, cancel, progress, pools.total_threads(), kernel_interface_devs(mounts), roots);
   std::vector<FileError> root_errors;
   std::vector<std::uint32_t> remaining;
   for (Root& root : roots) {

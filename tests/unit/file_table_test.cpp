@@ -32,7 +32,7 @@ TEST(FileTable, AddReturnsConsecutiveIndicesAndKeepsFields) {
   FileTable table;
   EXPECT_TRUE(table.empty());
   FileEntry a = entry_of_size(10);
-  a.nlink = 3;
+  a.root = 3;
   a.via_symlink = 1;
   a.mtime_ns = -5;
   EXPECT_EQ(table.add(a, "dir/a"), 0u);
@@ -42,7 +42,7 @@ TEST(FileTable, AddReturnsConsecutiveIndicesAndKeepsFields) {
   EXPECT_EQ(table[0].size, 10u);
   EXPECT_EQ(table[0].ino, 1010u);
   EXPECT_EQ(table[0].dev, 7u);
-  EXPECT_EQ(table[0].nlink, 3u);
+  EXPECT_EQ(table[0].root, 3u);
   EXPECT_EQ(table[0].via_symlink, 1u);
   EXPECT_EQ(table[0].mtime_ns, -5);
   EXPECT_EQ(table[1].size, 20u);

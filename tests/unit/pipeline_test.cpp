@@ -63,7 +63,6 @@ FileEntry entry_of(const std::string& path) {
   entry.size = static_cast<std::uint64_t>(st.st_size);
   entry.ino = st.st_ino;
   entry.dev = st.st_dev;
-  entry.nlink = static_cast<std::uint32_t>(st.st_nlink);
   entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   entry.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
   return entry;

@@ -1,5 +1,6 @@
 #include "fakes/temp_tree.hpp"
 
+#include <spindle/device.hpp>
 #include <spindle/pools.hpp>
 #include <spindle/threads_spec.hpp>
 #include <spindle/walk.hpp>
@@ -31,7 +32,7 @@ class WalkTest : public ::testing::Test {
  protected:
   WalkTest() { m_config.paths = {m_tree.root()}; }
 
-  WalkResult run() { return walk(m_config, m_log, m_cancel); }
+  WalkResult run() { return walk(m_config, m_log, m_cancel, m_mounts); }
 
   Paths relative_paths(const WalkResult& result) const {
     Paths paths;
@@ -59,6 +60,8 @@ class WalkTest : public ::testing::Test {
   TempSink m_sink;
   Logger m_log{m_sink.get(), LogLevel::debug};
   CancelToken m_cancel;
+  // The machine's mounts, as run_group gets them from the device probe.
+  std::vector<Mount> m_mounts = make_system_probe()->mounts();
   Config m_config;
 };
 
@@ -75,6 +78,19 @@ TEST_F(WalkTest, FindsFilesInNestedDirectoriesAndCountsDirectories) {
   EXPECT_EQ(result.skipped_special, 0u);
 }
 
+TEST(KernelInterfaceDevs, KernelStateFilesystemsButNotDevtmpfsOrAutofs) {
+  const std::vector<Mount> mounts{
+      {.st_dev = 5, .fs_type = "proc", .source = "proc", .mount_point = "/proc"},
+      {.st_dev = 3, .fs_type = "sysfs", .source = "sysfs", .mount_point = "/sys"},
+      {.st_dev = 9, .fs_type = "cgroup2", .source = "cgroup2", .mount_point = "/sys/fs/cgroup"},
+      {.st_dev = 7, .fs_type = "devtmpfs", .source = "udev", .mount_point = "/dev"},
+      {.st_dev = 8, .fs_type = "autofs", .source = "systemd-1", .mount_point = "/mnt/auto"},
+      {.st_dev = 2049, .fs_type = "ext4", .source = "/dev/vda1", .mount_point = "/"},
+      {.st_dev = 30, .fs_type = "tmpfs", .source = "tmpfs", .mount_point = "/dev/shm"},
+  };
+  EXPECT_EQ(kernel_interface_devs(mounts), (std::vector<std::uint64_t>{3, 5, 9}));
+}
+
 TEST_F(WalkTest, EntriesCarryTheStatOfTheirFile) {
   std::string path = m_tree.write("f", "12345");
   m_tree.hard_link("f", "g");
@@ -86,9 +102,9 @@ TEST_F(WalkTest, EntriesCarryTheStatOfTheirFile) {
   EXPECT_EQ(entry->size, 5u);
   EXPECT_EQ(entry->ino, st.st_ino);
   EXPECT_EQ(entry->dev, st.st_dev);
-  EXPECT_EQ(entry->nlink, 2u);
   EXPECT_EQ(entry->via_symlink, 0u);
   EXPECT_EQ(entry->mtime_ns, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec);
+  EXPECT_EQ(entry->ctime_ns, static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec);
 }
 
 TEST_F(WalkTest, HiddenFilesAndDirectoriesFollowIncludeHidden) {
