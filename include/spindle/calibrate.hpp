@@ -102,4 +102,16 @@ CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::s
 // of the best point's; 0 when `points` is empty.
 int best_thread_count(std::span<const CalibrationPoint> points, double tolerance);
 
+// One device's calibration, for the report.
+struct DeviceCalibration {
+  const PhysicalDevice* device = nullptr;
+  CalibrationResult result;
+};
+
+// `spindle devices --calibrate`: for every device of `map`, sample files under the `paths` that
+// live on it (its mount points when none do) within a quarter of the budget, measure with the
+// rest (calibrate), and fold each device's best counts into `calibration`. Stops early on cancel.
+std::vector<DeviceCalibration> calibrate_devices(const DeviceMap& map, std::span<const std::string> paths,
+                                                 Calibration& calibration, Logger& log, const CancelToken& cancel);
+
 }  // namespace spindle

@@ -137,7 +137,7 @@ void write_points_json(std::ostream& out, const std::vector<CalibrationPoint>& p
 }
 
 void write_json(std::ostream& out, const DeviceMap& map, const Config& config,
-                const std::vector<std::pair<const PhysicalDevice*, CalibrationResult>>& calibrations) {
+                const std::vector<DeviceCalibration>& calibrations) {
   out << "{\"devices\":[";
   bool first_device = true;
   for (const PhysicalDevice& device : map.devices()) {
@@ -215,44 +215,6 @@ std::vector<std::uint64_t> collect_st_devs(const DevicesOptions& options, Device
   return st_devs;
 }
 
-// Calibrate every device; returns the results and folds the best counts into `calibration`.
-std::vector<std::pair<const PhysicalDevice*, CalibrationResult>> run_calibration(const DeviceMap& map,
-                                                                                 const DevicesOptions& options,
-                                                                                 Calibration& calibration, Logger& log,
-                                                                                 const CancelToken& cancel) {
-  std::vector<std::pair<const PhysicalDevice*, CalibrationResult>> results;
-  CalibrationOptions calibration_options;
-  for (const PhysicalDevice& device : map.devices()) {
-    if (cancel.cancelled()) {
-      break;
-    }
-    // Sample where the user pointed when they did; a whole root filesystem otherwise.
-    std::vector<std::string> roots;
-    for (const std::string& path : options.paths) {
-      struct stat st {};
-      if (fstatat(AT_FDCWD, path.c_str(), &st, AT_NO_AUTOMOUNT) == 0 &&
-          std::find(device.st_devs.begin(), device.st_devs.end(), st.st_dev) != device.st_devs.end()) {
-        roots.push_back(path);
-      }
-    }
-    if (roots.empty()) {
-      roots = device.mount_points;
-    }
-    log.info("calibrate " + escape_for_terminal(device.facts.name) + ": sampling files");
-    // Sampling may use up to a quarter of the device's budget; the measurements get the rest.
-    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() + calibration_options.budget / 4;
-    std::vector<std::string> files = sample_files(roots, device.st_devs, calibration_options, deadline, cancel);
-    CalibrationOptions measure_options = calibration_options;
-    measure_options.budget = calibration_options.budget * 3 / 4;
-    CalibrationResult result = calibrate(device, files, measure_options, log, cancel);
-    if (result.ok()) {
-      calibration.best_threads[result.key] = result.best;
-    }
-    results.emplace_back(&device, std::move(result));
-  }
-  return results;
-}
-
 int run(Context& context, const DevicesOptions& options) {
   const Config& config = context.config;
   Logger log(stderr, log_level_for(config.verbosity));
@@ -264,11 +226,11 @@ int run(Context& context, const DevicesOptions& options) {
   Calibration calibration = load_calibration(store, log);
   DeviceMap map = DeviceMap::build(st_devs, *probe, config.threads, calibration, log);
 
-  std::vector<std::pair<const PhysicalDevice*, CalibrationResult>> calibrations;
+  std::vector<DeviceCalibration> calibrations;
   if (options.calibrate) {
     // Opened before measuring: a store that cannot be written fails now, not after a minute.
     OutputFile store_file = open_calibration_store(store);
-    calibrations = run_calibration(map, options, calibration, log, context.cancel);
+    calibrations = calibrate_devices(map, options.paths, calibration, log, context.cancel);
     if (context.cancel.cancelled()) {
       log.error("interrupted: calibration not stored");
       return k_exit_interrupted;

@@ -284,4 +284,39 @@ CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::s
   return result;
 }
 
+std::vector<DeviceCalibration> calibrate_devices(const DeviceMap& map, std::span<const std::string> paths,
+                                                 Calibration& calibration, Logger& log, const CancelToken& cancel) {
+  std::vector<DeviceCalibration> results;
+  CalibrationOptions calibration_options;
+  for (const PhysicalDevice& device : map.devices()) {
+    if (cancel.cancelled()) {
+      break;
+    }
+    // Sample where the user pointed when they did; a whole root filesystem otherwise.
+    std::vector<std::string> roots;
+    for (const std::string& path : paths) {
+      struct stat st {};
+      if (fstatat(AT_FDCWD, path.c_str(), &st, AT_NO_AUTOMOUNT) == 0 &&
+          std::find(device.st_devs.begin(), device.st_devs.end(), st.st_dev) != device.st_devs.end()) {
+        roots.push_back(path);
+      }
+    }
+    if (roots.empty()) {
+      roots = device.mount_points;
+    }
+    log.info("calibrate " + escape_for_terminal(device.facts.name) + ": sampling files");
+    // Sampling may use up to a quarter of the device's budget; the measurements get the rest.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() + calibration_options.budget / 4;
+    std::vector<std::string> files = sample_files(roots, device.st_devs, calibration_options, deadline, cancel);
+    CalibrationOptions measure_options = calibration_options;
+    measure_options.budget = calibration_options.budget * 3 / 4;
+    CalibrationResult result = calibrate(device, files, measure_options, log, cancel);
+    if (result.ok()) {
+      calibration.best_threads[result.key] = result.best;
+    }
+    results.push_back(DeviceCalibration{.device = &device, .result = std::move(result)});
+  }
+  return results;
+}
+
 }  // namespace spindle
