@@ -22,6 +22,12 @@ struct ReadHint {
 // kernel (POSIX_FADV_WILLNEED), so a one-thread pool still gives its device a queue of requests
 // in the order it will read them: the elevator can merge and sort them and the device is never
 // idle while the reader hashes. The thread stays one; only the kernel works ahead.
+// How far a single reader works ahead: enough requests for the device to sort and merge, little
+// enough that the pages are still cached when read. (The pipeline's one-thread pools and
+// calibration's one-thread point use the same window, so calibration measures what a pool does.)
+inline constexpr std::size_t k_read_ahead_files = 32;
+inline constexpr std::uint64_t k_read_ahead_bytes = 8 * 1024 * 1024;
+
 class ReadAhead {
  public:
   using HintOf = std::function<ReadHint(std::size_t)>;

@@ -9,6 +9,7 @@
 //                 cost memory and contend with the other pools for CPU
 #include <spindle/calibrate.hpp>
 #include <spindle/hash.hpp>
+#include <spindle/read_ahead.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <cerrno>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <thread>
 
 namespace spindle {
@@ -71,6 +73,18 @@ CalibrationPoint measure(int threads, std::span<const std::string> files, std::s
   std::atomic<std::uint64_t> bytes_done{0};
   std::atomic<bool> out_of_time{false};
   Clock::time_point start = now();
+  // One thread reads as a one-thread pool does: the sample is in inode order (sample_files), and
+  // ReadAhead keeps the next files open and announced, so the point measures what a one-reader
+  // pool would get from the device, not a bare sequential loop.
+  std::unique_ptr<ReadAhead> ahead;
+  if (threads == 1 && limit > 1) {
+    ahead = std::make_unique<ReadAhead>(
+        limit,
+        [&](std::size_t k) {
+          return ReadHint{files[k], 0, std::min(max_bytes_per_file, k_read_ahead_bytes)};
+        },
+        k_read_ahead_files, k_read_ahead_bytes);
+  }
   auto reader = [&] {
     std::vector<char> buffer(k_read_chunk);
     std::uint64_t my_files = 0;
@@ -86,7 +100,10 @@ CalibrationPoint measure(int threads, std::span<const std::string> files, std::s
       }
       // The readers' own open: O_NOATIME (calibration must not dirty inodes on the disk it
       // measures), non-blocking should a FIFO have taken the file's place.
-      int fd = open_for_reading(files[index].c_str());
+      int fd = ahead ? ahead->take(index) : -1;
+      if (fd < 0) {
+        fd = open_for_reading(files[index].c_str());
+      }
       if (fd < 0) {
         continue;  // vanished or unreadable since sampling: not a measurement of the device
       }

@@ -35,11 +35,6 @@ namespace {
 using Position = std::uint32_t;
 using Clock = std::chrono::steady_clock;
 
-// A single reader keeps this much announced ahead of it (ReadAhead): enough requests for the
-// device to sort and merge, little enough that the pages are still cached when read.
-constexpr std::size_t k_read_ahead_files = 32;
-constexpr std::uint64_t k_read_ahead_bytes = 8 * 1024 * 1024;
-
 // Files sampled to tell whether a pool's data is cached (stage_cache_hits).
 constexpr std::size_t k_cache_sample = 16;
 
