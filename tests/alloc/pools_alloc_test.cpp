@@ -27,6 +27,11 @@ thread_local bool t_fail_allocations = false;
 }  // namespace
 
 #ifndef SPINDLE_NO_OPERATOR_NEW_REPLACEMENT
+// g++ 12 at -O2 inlines these replacements and then warns that free() releases memory from
+// operator new: it is this file's own operator new, which allocates with malloc.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t size) {
   if (t_fail_allocations) {
     throw std::bad_alloc();
