@@ -44,7 +44,11 @@ def run_on_terminal(args, cwd):
 
     The slave is put in raw mode so the line discipline passes bytes as written (no LF -> CRLF).
     A watchdog fails the test instead of hanging if spindle never exits."""
-    master, slave = os.openpty()
+    try:
+        master, slave = os.openpty()
+    except OSError as e:
+        # A chroot or container without /dev/pts mounted has no pseudo-terminals to offer.
+        raise unittest.SkipTest("no pseudo-terminal can be opened here (is /dev/pts mounted?): %s" % e)
     tty.setraw(slave)
     try:
         proc = subprocess.Popen([spindle_binary()] + list(args), cwd=cwd, stdin=subprocess.DEVNULL,
