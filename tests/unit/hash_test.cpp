@@ -3,6 +3,7 @@
 #include <spindle/cancel.hpp>
 #include <spindle/fd_budget.hpp>
 #include <spindle/hash.hpp>
+#include <spindle/hash_algo.hpp>
 
 #include <gtest/gtest.h>
 
@@ -301,6 +302,16 @@ TEST(InputFile, HoldsADescriptorOfTheBudgetUntilClosed) {
   EXPECT_FALSE(InputFile::open(path.c_str(), other, &budget).ok());
   EXPECT_FALSE(InputFile::open(tree.path("missing").c_str(), other, &budget).ok());
   EXPECT_EQ(budget.in_use(), 0u);
+}
+
+// Each algorithm's name parses back to it; anything else is refused (a usage error upstream).
+TEST(HashAlgo, NamesRoundTripAndUnknownNamesAreRefused) {
+  for (const HashAlgo algo : {HashAlgo::xxh128, HashAlgo::xxh3, HashAlgo::xxh64, HashAlgo::xxh32}) {
+    EXPECT_EQ(parse_algo(algo_name(algo)), algo) << algo_name(algo);
+  }
+  EXPECT_EQ(parse_algo("XXH128"), std::nullopt);
+  EXPECT_EQ(parse_algo("sha256"), std::nullopt);
+  EXPECT_EQ(parse_algo(""), std::nullopt);
 }
 
 }  // namespace
