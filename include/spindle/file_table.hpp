@@ -1,5 +1,6 @@
 #pragma once
 
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -21,23 +22,34 @@ using DirIndex = std::uint32_t;
 struct FileEntry {
   std::uint64_t size = 0;
   std::uint64_t ino = 0;
-  std::uint64_t dev = 0;  // st_dev
   // With size, what a reader compares after reading to see a file changed while it was read
   // (ctime too, since a write followed by setting mtime back still moves ctime).
   std::int64_t mtime_ns = 0;
   std::int64_t ctime_ns = 0;
-  std::uint64_t name_offset : 40 = 0;  // set by the table
-  std::uint64_t name_length : 16 = 0;  // set by the table (one name: the table refuses k_max_name)
+  std::uint64_t name_offset : 35 = 0;  // set by the table (its arena holds at most 32 GiB)
+  std::uint64_t name_length : 8 = 0;   // set by the table (a name has at most NAME_MAX bytes)
   // Reached through a symlink to a file (--follow-links, or a PATH that is a symlink): an alias
   // of its target, never a copy.
   std::uint64_t via_symlink : 1 = 0;
-  DirIndex dir = 0;  // set by the table
   // Index in config.paths of the PATH the file was reached from (the first PATH that contains
   // it; see walk.hpp).
-  std::uint32_t root : 20 = 0;
+  std::uint64_t root : 20 = 0;
+  DirIndex dir = 0;  // set by the table
+
+  // st_dev. Linux's dev_t has a 12-bit major and a 20-bit minor: 32 bits hold every device, and
+  // the 8 bytes saved keep the entry at 48 bytes (1M files: 8 MB less at peak).
+  dev_t device() const { return makedev(m_device >> 20, m_device & 0xfffffu); }
+  void set_device(dev_t device) {
+    m_device =
+        (static_cast<std::uint32_t>(major(device)) << 20) | (static_cast<std::uint32_t>(minor(device)) & 0xfffffu);
+  }
 
   static constexpr std::uint32_t k_max_root = (1u << 20) - 1;
-  static constexpr std::size_t k_max_name = (std::size_t{1} << 16) - 1;
+  static constexpr std::size_t k_max_name = 255;
+  static constexpr std::uint64_t k_max_name_offset = (std::uint64_t{1} << 35) - 1;
+
+ private:
+  std::uint32_t m_device = 0;
 };
 
 // All files of a run. A path is stored as a directory prefix, once per directory, and the file's

@@ -9,7 +9,7 @@
 namespace spindle {
 
 // The per-file memory budget (issue 4: under 250 bytes a file, path included) starts here.
-static_assert(sizeof(FileEntry) == 56);
+static_assert(sizeof(FileEntry) == 48);
 
 void FileTable::FreeDeleter::operator()(void* p) const {
   std::free(p);
@@ -56,9 +56,12 @@ FileIndex FileTable::add(const FileEntry& entry, DirIndex dir, std::string_view 
     throw std::length_error("more than 4 billion files");
   }
   if (name.size() > FileEntry::k_max_name) {
-    throw std::length_error("file name longer than 64 KiB");
+    throw std::length_error("file name longer than " + std::to_string(FileEntry::k_max_name) + " bytes");
   }
   const std::uint64_t offset = store(name);
+  if (offset > FileEntry::k_max_name_offset) {
+    throw std::length_error("more than 32 GiB of file names");
+  }
   if (m_size == m_entry_chunks.size() * k_entries_per_chunk) {
     m_entry_chunks.emplace_back(static_cast<FileEntry*>(allocate(k_entries_per_chunk * sizeof(FileEntry))));
   }

@@ -53,8 +53,8 @@ void remove_aliases(FileTable& files, const Config& config) {
   std::sort(order.begin(), order.end(), [&](FileIndex a, FileIndex b) {
     const FileEntry& x = files[a];
     const FileEntry& y = files[b];
-    if (x.dev != y.dev || x.ino != y.ino) {
-      return std::tie(x.dev, x.ino) < std::tie(y.dev, y.ino);
+    if (x.device() != y.device() || x.ino != y.ino) {
+      return std::pair(x.device(), x.ino) < std::pair(y.device(), y.ino);
     }
     if (x.via_symlink != y.via_symlink) {
       return x.via_symlink < y.via_symlink;
@@ -65,7 +65,7 @@ void remove_aliases(FileTable& files, const Config& config) {
   for (std::size_t begin = 0; begin < order.size();) {
     std::size_t end = begin + 1;
     const FileEntry& first = files[order[begin]];
-    while (end < order.size() && files[order[end]].dev == first.dev && files[order[end]].ino == first.ino) {
+    while (end < order.size() && files[order[end]].device() == first.device() && files[order[end]].ino == first.ino) {
       ++end;
     }
     keep[order[begin]] = true;
@@ -139,7 +139,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   // Devices: one pool per physical device among the candidates.
   std::vector<std::uint64_t> st_devs;
   for (FileIndex f : candidates.files) {
-    st_devs.push_back(files[f].dev);
+    st_devs.push_back(files[f].device());
   }
   std::sort(st_devs.begin(), st_devs.end());
   st_devs.erase(std::unique(st_devs.begin(), st_devs.end()), st_devs.end());
@@ -156,7 +156,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   PoolSet pools(std::move(specs));
   std::vector<std::uint32_t> pool_of_file(files.size(), 0);
   for (FileIndex f : candidates.files) {
-    pool_of_file[f] = static_cast<std::uint32_t>(devices.index_of(files[f].dev));
+    pool_of_file[f] = static_cast<std::uint32_t>(devices.index_of(files[f].device()));
   }
 
   // Descriptors for the readers: what the limit leaves once the walk is done (the report, if

@@ -49,7 +49,7 @@ std::vector<std::uint32_t> single_reader_order(std::span<const FileIndex> files,
   std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
     const FileEntry& x = table[files[a]];
     const FileEntry& y = table[files[b]];
-    return std::tie(x.dev, offset[a], x.ino) < std::tie(y.dev, offset[b], y.ino);
+    return std::tuple(x.device(), offset[a], x.ino) < std::tuple(y.device(), offset[b], y.ino);
   });
   return order;
 }

@@ -140,7 +140,9 @@ class Pipeline {
 
  private:
   const FileEntry& entry(Position at) const { return m_context.files[m_member[at]]; }
-  bool same_inode(Position a, Position b) const { return entry(a).dev == entry(b).dev && entry(a).ino == entry(b).ino; }
+  bool same_inode(Position a, Position b) const {
+    return entry(a).device() == entry(b).device() && entry(a).ino == entry(b).ino;
+  }
   // Queue the reads of `kind` for the files at [begin, end), or pass the group on when the kind
   // reads nothing at its size.
   void enter(Position begin, Position end, StageKind kind);

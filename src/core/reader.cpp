@@ -18,7 +18,7 @@ Result<Digest> SystemReader::read(StageKind kind, const FileTable& files, FileIn
                                   const CancelToken& cancel, FdBudget* descriptors) {
   const FileEntry& entry = files[f];
   const std::string path = files.path(f);
-  const FileIdentity identity{entry.dev, entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns};
+  const FileIdentity identity{entry.device(), entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns};
   Result<InputFile> file = opened >= 0 ? InputFile::adopt(opened, path.c_str(), identity, descriptors, &cancel)
                                        : InputFile::open(path.c_str(), identity, descriptors, &cancel);
   if (!file.ok()) {

@@ -22,7 +22,7 @@ void Candidates::add_group(std::span<const FileIndex> members, Digest hash) {
 namespace {
 
 bool same_inode(const FileEntry& a, const FileEntry& b) {
-  return a.dev == b.dev && a.ino == b.ino;
+  return a.device() == b.device() && a.ino == b.ino;
 }
 
 }  // namespace
@@ -47,7 +47,7 @@ Candidates group_by_size(const FileTable& files, const Config& config) {
   std::sort(order.begin(), order.end(), [&](FileIndex a, FileIndex b) {
     const FileEntry& x = files[a];
     const FileEntry& y = files[b];
-    return std::tie(x.size, x.dev, x.ino, a) < std::tie(y.size, y.dev, y.ino, b);
+    return std::tuple(x.size, x.device(), x.ino, a) < std::tuple(y.size, y.device(), y.ino, b);
   });
   Candidates out;
   for (std::size_t begin = 0; begin < order.size();) {

@@ -126,8 +126,8 @@ class Walker {
   // --name: applies to files only.
   bool name_wanted(const char* name) const;
   bool size_wanted(std::uint64_t size) const;
-  void add_file(WorkerOutput& out, std::string_view name, const struct stat& st, bool via_symlink,
-                std::uint32_t root) const;
+  void add_file(WorkerOutput& out, const std::string& path, std::string_view name, const struct stat& st,
+                bool via_symlink, std::uint32_t root) const;
   // A regular file on a kernel interface file system (sysfs sizes every attribute 4 KiB and
   // returns less): counted and named under -v, never listed.
   bool unreliable_size(WorkerOutput& out, const std::string& path, const struct stat& st) const;
@@ -221,16 +221,20 @@ bool Walker::size_wanted(std::uint64_t size) const {
   return size >= m_config.min_size && (!m_config.max_size || size <= *m_config.max_size);
 }
 
-void Walker::add_file(WorkerOutput& out, std::string_view name, const struct stat& st, bool via_symlink,
-                      std::uint32_t root) const {
+void Walker::add_file(WorkerOutput& out, const std::string& path, std::string_view name, const struct stat& st,
+                      bool via_symlink, std::uint32_t root) const {
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (!size_wanted(size)) {
+    return;
+  }
+  if (name.size() > FileEntry::k_max_name) {  // longer than NAME_MAX: only a FUSE file system lists one
+    fail(out, path, ENAMETOOLONG, "stat");
     return;
   }
   FileEntry entry;
   entry.size = size;
   entry.ino = st.st_ino;
-  entry.dev = st.st_dev;
+  entry.set_device(st.st_dev);
   entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   entry.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
   entry.via_symlink = via_symlink ? 1 : 0;
@@ -320,7 +324,7 @@ void Walker::start(Scope& scope, Worker& worker, const Root& root) {
     if (name_wanted(root.name.c_str()) && !unreliable_size(out, root.path, root.st)) {
       std::optional<DirIndex> dir;
       // A PATH that is a symlink to a file is an alias of its target, as a followed link is.
-      add_file(out, root.name, root.st, root.is_symlink, root.index);
+      add_file(out, root.path, root.name, root.st, root.is_symlink, root.index);
       flush(out, path.substr(0, name_at), dir);
     }
   } else if (root.kind == Root::Kind::special) {
@@ -463,7 +467,7 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
           continue;  // a file PATH that lists itself
         }
         if (name_wanted(name) && !unreliable_size(out, path, st)) {
-          add_file(out, name, st, type == DT_LNK, task.root);
+          add_file(out, path, name, st, type == DT_LNK, task.root);
           if (out.batch.size() >= 4096) {  // a huge directory is added in bounded batches
             flush(out, prefix, dir);
           }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,7 +15,7 @@ FileEntry entry_of_size(std::uint64_t size) {
   FileEntry entry;
   entry.size = size;
   entry.ino = size + 1000;
-  entry.dev = 7;
+  entry.set_device(makedev(7, 0x12345));
   return entry;
 }
 
@@ -41,7 +42,7 @@ TEST(FileTable, AddReturnsConsecutiveIndicesAndKeepsFields) {
   ASSERT_EQ(table.size(), 3u);
   EXPECT_EQ(table[0].size, 10u);
   EXPECT_EQ(table[0].ino, 1010u);
-  EXPECT_EQ(table[0].dev, 7u);
+  EXPECT_EQ(table[0].device(), makedev(7, 0x12345));
   EXPECT_EQ(table[0].root, 3u);
   EXPECT_EQ(table[0].via_symlink, 1u);
   EXPECT_EQ(table[0].mtime_ns, -5);
@@ -49,6 +50,26 @@ TEST(FileTable, AddReturnsConsecutiveIndicesAndKeepsFields) {
   expect_path(table, 0, "dir/a");
   expect_path(table, 1, "b");
   expect_path(table, 2, "");
+}
+
+// The entry packs st_dev into 32 bits: every device number Linux can give (12-bit major, 20-bit
+// minor) must come back as it went in.
+TEST(FileTable, DeviceNumbersRoundTripAtTheirLimits) {
+  for (const dev_t device : {makedev(0, 0), makedev(8, 1), makedev(259, 0xabcde), makedev(4095, 0xfffff)}) {
+    FileEntry entry;
+    entry.set_device(device);
+    EXPECT_EQ(entry.device(), device) << major(device) << ":" << minor(device);
+  }
+}
+
+// A name is at most NAME_MAX bytes; a longer one (only a FUSE file system can list one) is
+// refused, never cut to fit the entry's length field.
+TEST(FileTable, NameLongerThanNameMaxIsRefused) {
+  FileTable table;
+  EXPECT_EQ(table.add(entry_of_size(1), "d/" + std::string(255, 'n')), 0u);
+  expect_path(table, 0, "d/" + std::string(255, 'n'));
+  EXPECT_THROW(table.add(entry_of_size(1), "d/" + std::string(256, 'n')), std::length_error);
+  EXPECT_EQ(table.size(), 1u);
 }
 
 TEST(FileTable, AddIgnoresCallerNameOffsetAndDirectory) {

@@ -35,7 +35,7 @@ TEST(PhysicalOrder, SingleReaderOrderFollowsFirstExtentOffsets) {
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     FileEntry entry;
-    entry.dev = st.st_dev;
+    entry.set_device(st.st_dev);
     entry.ino = st.st_ino;
     entry.size = static_cast<std::uint64_t>(st.st_size);
     table.add(entry, path);
@@ -58,7 +58,7 @@ TEST(PhysicalOrder, InodeOrderWithoutFiemap) {
   FileTable table;
   for (std::uint64_t ino : {30, 10, 20}) {
     FileEntry entry;
-    entry.dev = 1;
+    entry.set_device(1);
     entry.ino = ino;
     table.add(entry, "/nonexistent/" + std::to_string(ino));
   }

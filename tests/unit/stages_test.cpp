@@ -46,7 +46,7 @@ FileEntry synthetic(std::uint64_t size, std::uint64_t ino, std::uint64_t dev = 1
   FileEntry entry;
   entry.size = size;
   entry.ino = ino;
-  entry.dev = dev;
+  entry.set_device(dev);
   return entry;
 }
 

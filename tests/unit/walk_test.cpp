@@ -101,7 +101,7 @@ TEST_F(WalkTest, EntriesCarryTheStatOfTheirFile) {
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(entry->size, 5u);
   EXPECT_EQ(entry->ino, st.st_ino);
-  EXPECT_EQ(entry->dev, st.st_dev);
+  EXPECT_EQ(entry->device(), st.st_dev);
   EXPECT_EQ(entry->via_symlink, 0u);
   EXPECT_EQ(entry->mtime_ns, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec);
   EXPECT_EQ(entry->ctime_ns, static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec);

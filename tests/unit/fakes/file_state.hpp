@@ -29,7 +29,7 @@ inline FileEntry entry_of(const std::string& path) {
   FileEntry entry;
   entry.size = static_cast<std::uint64_t>(st.st_size);
   entry.ino = st.st_ino;
-  entry.dev = st.st_dev;
+  entry.set_device(st.st_dev);
   entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   entry.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
   return entry;
