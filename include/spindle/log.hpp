@@ -9,7 +9,9 @@
 
 namespace spindle {
 
-enum class LogLevel { error = 0, warning = 1, info = 2, debug = 3 };
+// `silent` logs nothing: for work whose failures are nobody's business (calibration's sample of a
+// device skips what it cannot read).
+enum class LogLevel { silent = -1, error = 0, warning = 1, info = 2, debug = 3 };
 
 // Thread-safe logger for stderr. Each message is built whole and written with one locked call,
 // so lines from different threads never interleave. Only the report writer touches stdout.

@@ -6,6 +6,9 @@
 #include <spindle/file_table.hpp>
 #include <spindle/log.hpp>
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -22,6 +25,18 @@ struct WalkResult {
   std::uint64_t skipped_unreliable = 0;  // files on kernel interface file systems (/sys, /proc)
 };
 
+// Where a walk may stop early, as calibration's sample of a device does: once it has listed
+// `max_files` files, or files that would give `max_bytes` to a reader taking at most
+// `bytes_per_file` of each, or when `out_of_time` (called from the walk's threads) says so. What
+// was found until then is the result (a few files past a bound, from threads that were adding
+// theirs at the time); stopping so is not an error.
+struct WalkBudget {
+  std::size_t max_files = SIZE_MAX;
+  std::uint64_t max_bytes = UINT64_MAX;
+  std::uint64_t bytes_per_file = UINT64_MAX;
+  std::function<bool()> out_of_time;  // null: no deadline
+};
+
 // Walk config.paths recursively in parallel with raw syscalls (open/getdents64/fstatat).
 // Symlinks are followed only with config.follow_links (a command-line path that is a symlink is
 // always followed, as `find -H` does; a file so named is marked via_symlink, an alias of its
@@ -33,8 +48,9 @@ struct WalkResult {
 // open-file limit. File order in the result is unspecified; callers sort. `progress`, if given,
 // counts the files found. `mounts` (DeviceProbe::mounts()) tells which filesystems hold kernel
 // state (kernel_interface_devs). Throws Fatal only when no descriptor can be had at all.
+// `budget`, if given, bounds the walk (above).
 WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, std::span<const Mount> mounts,
-                Progress* progress = nullptr);
+                Progress* progress = nullptr, const WalkBudget* budget = nullptr);
 
 // Filesystems a walk does not enter from another one (a PATH inside one is walked): the st_devs,
 // sorted, of the kernel-state filesystems among `mounts` (proc, sysfs, cgroup, debugfs and

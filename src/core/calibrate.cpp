@@ -1,6 +1,6 @@
 // Calibration: find the pool size a device reads fastest with, by reading its own files.
 //
-//   sample_files: walk the device's filesystems breadth-first for a bounded set of files
+//   sample_files: a walk of the device's filesystems, bounded in files, bytes and time
 //   calibrate:    for small reads (4 KiB of each file, as the prefix stage) and then whole-file
 //                 reads, for each thread count: make the cache cold, then N readers pull files
 //                 from one shared index until done or out of time; the first count (the fewest
@@ -10,8 +10,8 @@
 #include <spindle/calibrate.hpp>
 #include <spindle/hash.hpp>
 #include <spindle/read_ahead.hpp>
+#include <spindle/walk.hpp>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,7 +19,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -159,61 +158,25 @@ std::string_view to_string(CacheDrop drop) {
 std::vector<std::string> sample_files(std::span<const std::string> roots, std::span<const std::uint64_t> st_devs,
                                       const CalibrationOptions& options, Clock::time_point deadline,
                                       const CancelToken& cancel) {
-  auto on_device = [&](dev_t dev) { return std::find(st_devs.begin(), st_devs.end(), dev) != st_devs.end(); };
+  Config config;
+  config.paths.assign(roots.begin(), roots.end());
+  config.one_file_system = true;  // another filesystem is another device's sample
+  const WalkBudget budget{.max_files = options.max_files,
+                          .max_bytes = options.max_sample_bytes,
+                          .bytes_per_file = options.max_bytes_per_file,
+                          .out_of_time = [&] { return options.clock() >= deadline; }};
+  Logger quiet(stderr, LogLevel::silent);  // a sample skips what it cannot read, without a word
+  // No mounts: staying on each root's filesystem already keeps the walk out of /proc and /sys.
+  const WalkResult walked = walk(config, quiet, cancel, {}, nullptr, &budget);
   std::vector<SampledFile> sample;
-  std::uint64_t sample_bytes = 0;
-  auto full = [&] {
-    return sample.size() >= options.max_files || sample_bytes >= options.max_sample_bytes ||
-           options.clock() >= deadline || cancel.cancelled();
-  };
-  auto consider = [&](const std::string& path, const struct stat& st, std::deque<std::string>& directories) {
-    if (!on_device(st.st_dev)) {
-      return;  // another filesystem: another device's sample
+  for (FileIndex f = 0; f < walked.files.size(); ++f) {
+    const FileEntry& entry = walked.files[f];
+    if (std::find(st_devs.begin(), st_devs.end(), entry.device()) != st_devs.end() && entry.via_symlink == 0) {
+      sample.push_back({walked.files.path(f), entry.ino});
     }
-    if (S_ISDIR(st.st_mode)) {
-      directories.push_back(path);
-    } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
-      sample.push_back({path, st.st_ino});
-      sample_bytes += std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), options.max_bytes_per_file);
-    }
-  };
-
-  std::deque<std::string> directories;
-  for (const std::string& root : roots) {
-    struct stat st {};
-    if (fstatat(AT_FDCWD, root.c_str(), &st, AT_NO_AUTOMOUNT) == 0) {
-      consider(root, st, directories);
-    }
-  }
-  while (!directories.empty() && !full()) {
-    std::string directory = std::move(directories.front());
-    directories.pop_front();
-    int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-      continue;
-    }
-    DIR* stream = fdopendir(fd);
-    if (stream == nullptr) {
-      close(fd);
-      continue;
-    }
-    std::string prefix = directory.ends_with('/') ? directory : directory + "/";
-    while (const dirent* entry = readdir(stream)) {
-      std::string_view name = entry->d_name;
-      if (name == "." || name == "..") {
-        continue;
-      }
-      struct stat st {};
-      if (fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) == 0) {
-        consider(prefix + entry->d_name, st, directories);
-      }
-      if (full()) {
-        break;
-      }
-    }
-    closedir(stream);
   }
   std::sort(sample.begin(), sample.end(), [](const SampledFile& a, const SampledFile& b) { return a.inode < b.inode; });
+  sample.resize(std::min(sample.size(), options.max_files));  // threads adding theirs as the bound was met
   std::vector<std::string> paths;
   paths.reserve(sample.size());
   for (SampledFile& file : sample) {

@@ -98,12 +98,13 @@ class OpenDir {
 
 class Walker {
  public:
-  Walker(const Config& config, Logger& log, const CancelToken& cancel, Progress* progress, std::size_t slots,
-         std::vector<std::uint64_t> kernel_devs, const std::vector<Root>& roots)
+  Walker(const Config& config, Logger& log, CancelToken& cancel, Progress* progress, const WalkBudget* budget,
+         std::size_t slots, std::vector<std::uint64_t> kernel_devs, const std::vector<Root>& roots)
       : m_config(config),
         m_log(log),
         m_cancel(cancel),
         m_progress(progress),
+        m_budget(budget),
         m_out(slots),
         m_kernel_devs(std::move(kernel_devs)),
         m_root_map(roots),
@@ -127,7 +128,7 @@ class Walker {
   bool name_wanted(const char* name) const;
   bool size_wanted(std::uint64_t size) const;
   void add_file(WorkerOutput& out, const std::string& path, std::string_view name, const struct stat& st,
-                bool via_symlink, std::uint32_t root) const;
+                bool via_symlink, std::uint32_t root);
   // A regular file on a kernel interface file system (sysfs sizes every attribute 4 KiB and
   // returns less): counted and named under -v, never listed.
   bool unreliable_size(WorkerOutput& out, const std::string& path, const struct stat& st) const;
@@ -137,6 +138,9 @@ class Walker {
   // EMFILE/ENFILE on opening `task`'s directory: queue it again once a descriptor may be free.
   void retry_later(Scope& scope, DirTask task);
   void fail(WorkerOutput& out, std::string path, int errnum, const char* op) const;
+  // Counts a listed file against the budget; stops the walk (m_cancel) when it is spent.
+  void spend_budget(std::uint64_t size);
+  bool out_of_time() const { return m_budget != nullptr && m_budget->out_of_time && m_budget->out_of_time(); }
   // Moves the batch into the table. `dir` is the batch's directory in the table, added from
   // `prefix` on the first flush of that directory.
   void flush(WorkerOutput& out, std::string_view prefix, std::optional<DirIndex>& dir);
@@ -144,8 +148,11 @@ class Walker {
 
   const Config& m_config;
   Logger& m_log;
-  const CancelToken& m_cancel;
+  CancelToken& m_cancel;  // the caller's token's child: the budget stops the walk through it
   Progress* m_progress;
+  const WalkBudget* m_budget;
+  std::atomic<std::size_t> m_budget_files{0};
+  std::atomic<std::uint64_t> m_budget_bytes{0};
   std::vector<WorkerOutput> m_out;
   std::mutex m_files_mutex;
   FileTable m_files;  // one table for all workers: no merge copy at the end
@@ -222,7 +229,7 @@ bool Walker::size_wanted(std::uint64_t size) const {
 }
 
 void Walker::add_file(WorkerOutput& out, const std::string& path, std::string_view name, const struct stat& st,
-                      bool via_symlink, std::uint32_t root) const {
+                      bool via_symlink, std::uint32_t root) {
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (!size_wanted(size)) {
     return;
@@ -242,6 +249,18 @@ void Walker::add_file(WorkerOutput& out, const std::string& path, std::string_vi
   entry.name_length = name.size();  // the name's place in batch_names, until flush()
   out.batch_names.append(name);
   out.batch.push_back(entry);
+  if (m_budget != nullptr) {
+    spend_budget(size);
+  }
+}
+
+void Walker::spend_budget(std::uint64_t size) {
+  const std::size_t files = m_budget_files.fetch_add(1, std::memory_order_relaxed) + 1;
+  const std::uint64_t bytes =
+      m_budget_bytes.fetch_add(std::min(size, m_budget->bytes_per_file)) + std::min(size, m_budget->bytes_per_file);
+  if (files >= m_budget->max_files || bytes >= m_budget->max_bytes || out_of_time()) {
+    m_cancel.cancel();
+  }
 }
 
 void Walker::flush(WorkerOutput& out, std::string_view prefix, std::optional<DirIndex>& dir) {
@@ -335,6 +354,9 @@ void Walker::start(Scope& scope, Worker& worker, const Root& root) {
 
 void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
   WorkerOutput& out = m_out[worker.slot()];
+  if (out_of_time()) {
+    m_cancel.cancel();
+  }
   if (m_cancel.cancelled()) {
     return;
   }
@@ -395,7 +417,7 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
   std::string path = prefix;
   std::optional<DirIndex> dir;
   std::span<std::byte> buffer = worker.buffer(64 * 1024);
-  for (;;) {
+  while (!m_cancel.cancelled()) {  // a huge directory stops within one entry of a cancel
     ssize_t got = ::getdents64(fd, buffer.data(), buffer.size());
     if (got < 0) {
       fail(out, task.path, errno, "readdir");
@@ -404,7 +426,7 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
     if (got == 0) {
       break;
     }
-    for (ssize_t pos = 0; pos < got;) {
+    for (ssize_t pos = 0; pos < got && !m_cancel.cancelled();) {
       auto* entry = reinterpret_cast<struct dirent64*>(buffer.data() + pos);
       pos += entry->d_reclen;
       const char* name = entry->d_name;
@@ -512,8 +534,9 @@ WalkResult Walker::finish() {
 // in path order, so a directory that is reachable both ways is always listed under its real
 // path, or under the smallest link path, whatever the thread count. PATHs that the round's walks
 // were left to reach and did not are the next round's.
-WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, std::span<const Mount> mounts,
-                Progress* progress) {
+WalkResult walk(const Config& config, Logger& log, const CancelToken& user_cancel, std::span<const Mount> mounts,
+                Progress* progress, const WalkBudget* budget) {
+  CancelToken cancel(&user_cancel);  // also stopped by the budget
   if (config.paths.size() > FileEntry::k_max_root + std::size_t{1}) {
     throw Fatal("more than " + std::to_string(FileEntry::k_max_root + 1) + " PATHs");
   }
@@ -525,7 +548,7 @@ WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, st
              ", to stay within the open-file limit (ulimit -n)");
   }
   PoolSet pools({PoolSpec{"main", threads}});
-  Walker walker(config, log, cancel, progress, pools.total_threads(), kernel_interface_devs(mounts), roots);
+  Walker walker(config, log, cancel, progress, budget, pools.total_threads(), kernel_interface_devs(mounts), roots);
   std::vector<FileError> root_errors;
   std::vector<std::uint32_t> remaining;
   for (Root& root : roots) {

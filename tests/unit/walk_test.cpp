@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <map>
 #include <set>
@@ -64,6 +65,49 @@ class WalkTest : public ::testing::Test {
   std::vector<Mount> m_mounts = make_system_probe()->mounts();
   Config m_config;
 };
+
+// A budget stops the walk early (calibration's sample of a device): files found past a bound are
+// only those the walk's threads were adding as it was met, at most one each.
+TEST_F(WalkTest, BudgetOfFilesStopsTheWalkEarlyWithoutErrors) {
+  constexpr int k_dirs = 40;
+  constexpr int k_per_dir = 20;
+  for (int d = 0; d < k_dirs; ++d) {
+    for (int f = 0; f < k_per_dir; ++f) {
+      m_tree.write("d" + std::to_string(d) + "/f" + std::to_string(f), "1234567890");
+    }
+  }
+  const WalkBudget budget{.max_files = 5, .out_of_time = {}};
+  WalkResult result = walk(m_config, m_log, m_cancel, m_mounts, nullptr, &budget);
+  const std::size_t threads = static_cast<std::size_t>(m_config.threads.main_threads());
+  EXPECT_GE(result.files.size(), 5u);
+  EXPECT_LE(result.files.size(), 5 + threads);
+  EXPECT_TRUE(result.errors.empty());
+  EXPECT_FALSE(m_cancel.cancelled()) << "the budget stops the walk, not the caller's run";
+  EXPECT_EQ(run().files.size(), std::size_t{k_dirs * k_per_dir}) << "an unbounded walk finds them all";
+}
+
+// Bytes are counted as a reader taking at most bytes_per_file of each file would read them.
+TEST_F(WalkTest, BudgetOfBytesCountsAtMostBytesPerFileOfEach) {
+  for (int f = 0; f < 100; ++f) {
+    m_tree.write("d" + std::to_string(f % 5) + "/f" + std::to_string(f), std::string(1000, 'x'));
+  }
+  const WalkBudget budget{.max_bytes = 1000, .bytes_per_file = 100, .out_of_time = {}};
+  WalkResult result = walk(m_config, m_log, m_cancel, m_mounts, nullptr, &budget);
+  const std::size_t threads = static_cast<std::size_t>(m_config.threads.main_threads());
+  EXPECT_GE(result.files.size(), 10u) << "ten files of 1000 bytes count 100 each";
+  EXPECT_LE(result.files.size(), 10 + threads);
+}
+
+TEST_F(WalkTest, BudgetOutOfTimeFromTheStartListsNothing) {
+  m_tree.write("a", "a");
+  m_tree.write("d/b", "b");
+  std::atomic<int> looks{0};  // asked from the walk's threads
+  const WalkBudget budget{.out_of_time = [&] { return ++looks > 0; }};
+  WalkResult result = walk(m_config, m_log, m_cancel, m_mounts, nullptr, &budget);
+  EXPECT_EQ(result.files.size(), 0u);
+  EXPECT_GT(looks.load(), 0);
+  EXPECT_FALSE(m_cancel.cancelled());
+}
 
 TEST_F(WalkTest, FindsFilesInNestedDirectoriesAndCountsDirectories) {
   m_tree.write("a", "a");
