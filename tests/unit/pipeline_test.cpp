@@ -81,6 +81,49 @@ void flip_byte(const std::string& path, off_t at) {
 
 // The system reader with a hook before every read, and counts of reads per kind and of reads
 // running at once per pool and kind.
+// What every pipeline run here shares, set up as run_group sets it up: a log, a cancel token, a
+// default config, progress, and one pool per PoolSizing (team_size of it). The pools outlive the
+// run, so a test can read their counters.
+class PipelineRig {
+ public:
+  explicit PipelineRig(LogLevel level = LogLevel::warning) : log(sink.get(), level) {}
+
+  PipelineResult run(const FileTable& files, std::vector<PoolSizing> sizing, std::vector<std::uint32_t> pool_of_file,
+                     FileReader& reader, int cached_threads = 1, FdBudget* descriptors = nullptr) {
+    m_sizing = std::move(sizing);
+    m_pool_of_file = std::move(pool_of_file);
+    std::vector<PoolSpec> specs;
+    for (std::size_t p = 0; p < m_sizing.size(); ++p) {
+      specs.push_back({"pool" + std::to_string(p), team_size(m_sizing[p])});
+    }
+    m_pools = std::make_unique<PoolSet>(std::move(specs));
+    PipelineContext context{.config = config,
+                            .log = log,
+                            .cancel = cancel,
+                            .files = files,
+                            .pools = *m_pools,
+                            .pool_of_file = m_pool_of_file,
+                            .sizing = m_sizing,
+                            .cached_threads = cached_threads,
+                            .reader = reader,
+                            .progress = progress,
+                            .descriptors = descriptors};
+    return hash_candidates(group_by_size(files, config), context);
+  }
+  const PoolCounters& counters(std::size_t pool) const { return m_pools->counters(pool); }
+
+  TempSink sink;
+  Logger log;
+  CancelToken cancel;
+  Config config;
+  Progress progress{log, false};
+
+ private:
+  std::vector<PoolSizing> m_sizing;
+  std::vector<std::uint32_t> m_pool_of_file;
+  std::unique_ptr<PoolSet> m_pools;
+};
+
 class ObservedReader : public FileReader {
  public:
   using Hook = std::function<void(StageKind, FileIndex)>;
@@ -227,27 +270,12 @@ class PipelineTest : public ::testing::TestWithParam<int> {
   std::uint32_t pool_of(FileIndex f) const { return f % static_cast<std::uint32_t>(m_sizing.size()); }
 
   PipelineResult run() {
-    std::vector<PoolSpec> specs;
-    for (std::size_t p = 0; p < m_sizing.size(); ++p) {
-      specs.push_back({"pool" + std::to_string(p), team_size(m_sizing[p])});
-    }
-    m_pools = std::make_unique<PoolSet>(std::move(specs));
     const FileTable& table = files();
     std::vector<std::uint32_t> pool_of_file(table.size());
     for (FileIndex f = 0; f < table.size(); ++f) {
       pool_of_file[f] = pool_of(f);
     }
-    PipelineContext context{.config = m_config,
-                            .log = m_log,
-                            .cancel = m_cancel,
-                            .files = table,
-                            .pools = *m_pools,
-                            .pool_of_file = pool_of_file,
-                            .sizing = m_sizing,
-                            .cached_threads = 1,
-                            .reader = m_reader,
-                            .progress = m_progress};
-    return hash_candidates(group_by_size(table, m_config), context);
+    return m_rig.run(table, m_sizing, std::move(pool_of_file), m_reader);
   }
 
   Groups names(const Candidates& candidates) const {
@@ -280,16 +308,11 @@ class PipelineTest : public ::testing::TestWithParam<int> {
   }
 
   TempTree m_tree;
-  TempSink m_sink;
-  Logger m_log{m_sink.get(), LogLevel::debug};
-  CancelToken m_cancel;
-  Config m_config;
-  Progress m_progress{m_log, false};
+  PipelineRig m_rig{LogLevel::debug};
   FileTable m_files;
   bool m_stale = true;
   std::vector<std::string> m_names;  // by FileIndex
   std::vector<PoolSizing> m_sizing;
-  std::unique_ptr<PoolSet> m_pools;
   // Runs the current test's action after a chosen read (AfterRead), before the reader's check.
   ForwardingObserver m_observer;
   ObservedReader m_reader{[this](FileIndex f) { return pool_of(f); }, &m_observer};
@@ -369,8 +392,8 @@ TEST_P(PipelineTest, EachInodeIsReadByThePoolOfItsFile) {
     ++expected[pool_of(f)];
   }
   for (std::size_t p = 0; p < m_sizing.size(); ++p) {
-    EXPECT_EQ(m_pools->counters(p).files.load(), 3 * expected[p]) << "pool " << p;
-    EXPECT_EQ(m_pools->counters(p).bytes_read.load(), expected[p] * 5 * k_block_size) << "pool " << p;
+    EXPECT_EQ(m_rig.counters(p).files.load(), 3 * expected[p]) << "pool " << p;
+    EXPECT_EQ(m_rig.counters(p).bytes_read.load(), expected[p] * 5 * k_block_size) << "pool " << p;
   }
   EXPECT_EQ(result.bytes_read, 7 * 5 * k_block_size);
 }
@@ -397,7 +420,7 @@ TEST_P(PipelineTest, DeletedFileLeavesItsGroupWithAnError) {
     EXPECT_EQ(error.errnum, ENOENT);
   }
   // Each failure is also logged, one line each.
-  std::string logged = m_sink.contents();
+  std::string logged = m_rig.sink.contents();
   EXPECT_EQ(std::count(logged.begin(), logged.end(), '\n'), 2) << logged;
 }
 
@@ -438,7 +461,7 @@ TEST_P(PipelineTest, HardLinksAloneFormAGroupOnlyWithHardLinks) {
   add_link("m1", "m2");
   EXPECT_EQ(names(run().groups), Groups{});
   EXPECT_EQ(m_reader.reads(StageKind::prefix), 0);
-  m_config.hard_links = true;
+  m_rig.config.hard_links = true;
   PipelineResult result = run();
   EXPECT_EQ(names(result.groups), (Groups{{"m1", "m2"}}));
   EXPECT_EQ(m_reader.reads(StageKind::prefix) + m_reader.reads(StageKind::suffix) + m_reader.reads(StageKind::full),
@@ -455,7 +478,7 @@ TEST_P(PipelineTest, OneThreadPoolsNeverReadTwiceAtOnce) {
     for (StageKind kind : {StageKind::prefix, StageKind::suffix, StageKind::full}) {
       EXPECT_LE(m_reader.max_running(p, kind), m_sizing[p].small) << "pool " << p << " " << stage_name(kind);
     }
-    EXPECT_LE(m_pools->counters(p).max_running.load(), team_size(m_sizing[p])) << "pool " << p;
+    EXPECT_LE(m_rig.counters(p).max_running.load(), team_size(m_sizing[p])) << "pool " << p;
   }
 }
 
@@ -472,8 +495,8 @@ TEST_P(PipelineTest, FileWrittenWhileReadIsChangedNotACopy) {
   PipelineResult result = run();
   EXPECT_EQ(names(result.groups), (Groups{{"w1", "w3"}}));
   EXPECT_EQ(errors(result), (std::set<std::pair<std::string, std::string>>{{"w2", "changed"}}));
-  EXPECT_NE(m_sink.contents().find(m_tree.path("w2") + ": changed: modified while it was read"), std::string::npos)
-      << m_sink.contents();
+  EXPECT_NE(m_rig.sink.contents().find(m_tree.path("w2") + ": changed: modified while it was read"), std::string::npos)
+      << m_rig.sink.contents();
 }
 
 TEST_P(PipelineTest, FileTruncatedWhileReadIsChanged) {
@@ -539,7 +562,7 @@ TEST_P(PipelineTest, CancelledDuringPrefixReadsGroupsNothing) {
   for (int i = 0; i < k_files; ++i) {
     add("c" + std::to_string(i), content);
   }
-  AfterRead observer(&m_names, StageKind::prefix, "", [&] { m_cancel.cancel(); });
+  AfterRead observer(&m_names, StageKind::prefix, "", [&] { m_rig.cancel.cancel(); });
   m_observer.set(&observer);
   PipelineResult result = run();
   EXPECT_TRUE(result.cancelled);
@@ -557,7 +580,7 @@ TEST_P(PipelineTest, CancelledDuringFullReadsGroupsNothing) {
   for (int i = 0; i < 12; ++i) {
     add("c" + std::to_string(i), content);
   }
-  AfterRead observer(&m_names, StageKind::full, "c1", [&] { m_cancel.cancel(); });
+  AfterRead observer(&m_names, StageKind::full, "c1", [&] { m_rig.cancel.cancel(); });
   m_observer.set(&observer);
   PipelineResult result = run();
   EXPECT_TRUE(result.cancelled);
@@ -587,21 +610,9 @@ class StageSizing : public ::testing::Test {
   // Threads per kind of read, in order prefix, suffix, full.
   std::vector<int> run(int small, int large, bool adaptive, int cached_threads) {
     FileTable table = table_of(m_paths);
-    const std::vector<PoolSizing> sizing{PoolSizing{.small = small, .large = large, .cache_adaptive = adaptive}};
-    PoolSet pools({{"pool", team_size(sizing[0])}});
-    const std::vector<std::uint32_t> pool_of_file(table.size(), 0);
     SystemReader reader;
-    PipelineContext context{.config = m_config,
-                            .log = m_log,
-                            .cancel = m_cancel,
-                            .files = table,
-                            .pools = pools,
-                            .pool_of_file = pool_of_file,
-                            .sizing = sizing,
-                            .cached_threads = cached_threads,
-                            .reader = reader,
-                            .progress = m_progress};
-    PipelineResult result = hash_candidates(group_by_size(table, m_config), context);
+    PipelineResult result = m_rig.run(table, {PoolSizing{.small = small, .large = large, .cache_adaptive = adaptive}},
+                                      std::vector<std::uint32_t>(table.size(), 0), reader, cached_threads);
     std::vector<int> used;
     for (const StageReport& stage : result.stages) {
       EXPECT_EQ(stage.pool_threads.size(), 1u);
@@ -613,11 +624,7 @@ class StageSizing : public ::testing::Test {
   }
 
   TempTree m_tree;
-  TempSink m_sink;
-  Logger m_log{m_sink.get(), LogLevel::debug};
-  CancelToken m_cancel;
-  Config m_config;
-  Progress m_progress{m_log, false};
+  PipelineRig m_rig{LogLevel::debug};
   std::vector<std::string> m_paths;
 };
 
@@ -701,12 +708,7 @@ TEST(PipelineDescriptors, TightLimitReadsEveryFileWithoutEmfile) {
     paths.push_back(tree.write_bytes("p" + std::to_string(i) + "b", content));
   }
   FileTable table = table_of(paths);
-  TempSink sink;
-  Logger log{sink.get(), LogLevel::info};
-  CancelToken cancel;
-  Config config;
-  Progress progress{log, false};
-  PoolSet pools({{"one", 1}, {"many", 16}, {"other", 1}});
+  PipelineRig rig(LogLevel::info);
   std::vector<std::uint32_t> pool_of_file(table.size());
   for (FileIndex f = 0; f < table.size(); ++f) {
     pool_of_file[f] = f % 3;
@@ -720,18 +722,7 @@ TEST(PipelineDescriptors, TightLimitReadsEveryFileWithoutEmfile) {
     DescriptorLimit limit(open_descriptor_count() + 8);
     FdBudget descriptors(free_descriptors(2));
     ASSERT_LE(descriptors.capacity(), 6u);
-    PipelineContext context{.config = config,
-                            .log = log,
-                            .cancel = cancel,
-                            .files = table,
-                            .pools = pools,
-                            .pool_of_file = pool_of_file,
-                            .sizing = sizing,
-                            .cached_threads = 1,
-                            .reader = reader,
-                            .progress = progress,
-                            .descriptors = &descriptors};
-    result = hash_candidates(group_by_size(table, config), context);
+    result = rig.run(table, sizing, pool_of_file, reader, 1, &descriptors);
     EXPECT_EQ(descriptors.in_use(), 0u) << "every descriptor of the budget came back";
   }
   EXPECT_EQ(result.groups.groups(), 40u);
@@ -739,7 +730,7 @@ TEST(PipelineDescriptors, TightLimitReadsEveryFileWithoutEmfile) {
     ADD_FAILURE() << error.path << ": " << error.reason();
   }
   // -v says what was shrunk to fit.
-  EXPECT_NE(sink.contents().find("files open for reading"), std::string::npos) << sink.contents();
+  EXPECT_NE(rig.sink.contents().find("files open for reading"), std::string::npos) << rig.sink.contents();
 }
 
 // ---- the join ------------------------------------------------------------------------------
@@ -750,11 +741,7 @@ TEST(PipelineDescriptors, TightLimitReadsEveryFileWithoutEmfile) {
 // were done, and the wait would run into the watchdog.
 TEST(PipelineJoin, ASlowDeviceDoesNotHoldUpTheGroupsOfAnother) {
   TempTree tree;
-  TempSink sink;
-  Logger log(sink.get(), LogLevel::warning);
-  CancelToken cancel;
-  Config config;
-  Progress progress(log, false);
+  PipelineRig rig;
   FileTable files;
   std::vector<std::uint32_t> pool_of_file;
   auto add = [&](const std::string& name, const std::vector<std::byte>& content, std::uint32_t pool) {
@@ -788,20 +775,10 @@ TEST(PipelineJoin, ASlowDeviceDoesNotHoldUpTheGroupsOfAnother) {
       }
     }
   });
-  std::vector<PoolSizing> sizing{PoolSizing{.small = 2, .large = 2, .cache_adaptive = false},
-                                 PoolSizing{.small = 1, .large = 1, .cache_adaptive = false}};
-  PoolSet pools({{"fast", 2}, {"slow", 1}});
-  PipelineContext context{.config = config,
-                          .log = log,
-                          .cancel = cancel,
-                          .files = files,
-                          .pools = pools,
-                          .pool_of_file = pool_of_file,
-                          .sizing = sizing,
-                          .cached_threads = 1,
-                          .reader = reader,
-                          .progress = progress};
-  PipelineResult result = hash_candidates(group_by_size(files, config), context);
+  PipelineResult result = rig.run(files,
+                                  {PoolSizing{.small = 2, .large = 2, .cache_adaptive = false},
+                                   PoolSizing{.small = 1, .large = 1, .cache_adaptive = false}},
+                                  pool_of_file, reader);
   EXPECT_FALSE(slow_waited_too_long) << "the fast pool's full reads waited for the slow pool's prefix reads";
   EXPECT_EQ(result.groups.groups(), static_cast<std::size_t>(k_pairs));
   EXPECT_EQ(reader.reads(StageKind::prefix), 2 * k_pairs + 4);
@@ -813,11 +790,7 @@ TEST(PipelineJoin, ASlowDeviceDoesNotHoldUpTheGroupsOfAnother) {
 // them), while its prefix reads never run two at once.
 TEST(PipelineJoin, WholeFileReadsUseTheLargeThreadCount) {
   TempTree tree;
-  TempSink sink;
-  Logger log(sink.get(), LogLevel::warning);
-  CancelToken cancel;
-  Config config;
-  Progress progress(log, false);
+  PipelineRig rig;
   FileTable files;
   const std::vector<std::byte> content = pattern(3 * k_block_size, 50);
   for (int i = 0; i < 8; ++i) {
@@ -841,19 +814,8 @@ TEST(PipelineJoin, WholeFileReadsUseTheLargeThreadCount) {
       rendezvous_missed = true;
     }
   });
-  std::vector<PoolSizing> sizing{PoolSizing{.small = 1, .large = 4, .cache_adaptive = false}};
-  PoolSet pools({{"pool", team_size(sizing[0])}});
-  PipelineContext context{.config = config,
-                          .log = log,
-                          .cancel = cancel,
-                          .files = files,
-                          .pools = pools,
-                          .pool_of_file = pool_of_file,
-                          .sizing = sizing,
-                          .cached_threads = 1,
-                          .reader = reader,
-                          .progress = progress};
-  PipelineResult result = hash_candidates(group_by_size(files, config), context);
+  PipelineResult result =
+      rig.run(files, {PoolSizing{.small = 1, .large = 4, .cache_adaptive = false}}, pool_of_file, reader);
   EXPECT_FALSE(rendezvous_missed) << "fewer than 4 whole-file reads ran at once";
   EXPECT_EQ(reader.max_running(0, StageKind::prefix), 1);
   EXPECT_EQ(reader.max_running(0, StageKind::suffix), 1);
