@@ -61,6 +61,9 @@ class AtomicFile {
  private:
   AtomicFile(Fd directory, Fd file, std::string name, std::string target, std::string temp_name, bool dir_syncable,
              NameSource names);
+  // create() (unnamed_first: O_TMPFILE where the filesystem has it) and create_named().
+  static Result<AtomicFile> open_temporary(const std::string& directory, const std::string& name, mode_t mode,
+                                           NameSource names, bool unnamed_first);
   std::optional<FileError> link_unnamed();
 
   Fd m_dir;

@@ -113,34 +113,33 @@ AtomicFile::~AtomicFile() {
 
 Result<AtomicFile> AtomicFile::create(const std::string& directory, const std::string& name, mode_t mode,
                                       NameSource names) {
-  if (!names) {
-    names = temporary_name_for;
-  }
-  std::string target = join_path(directory, name);
-  bool syncable = true;
-  SPINDLE_TRY_ASSIGN(dir, open_directory(directory, target, syncable));
-  Fd fd(::openat(dir.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
-  if (fd) {
-    return AtomicFile(std::move(dir), std::move(fd), name, std::move(target), "", syncable, std::move(names));
-  }
-  // Filesystems (and kernels) without O_TMPFILE say so in one of these ways; anything else is a
-  // real reason (EACCES, EROFS, ENOSPC) that the named path would hit too.
-  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL && errno != ENOENT) {
-    return error_for(target, errno, "create");
-  }
-  SPINDLE_TRY_ASSIGN(created, create_exclusive(dir.get(), name, target, mode, names));
-  return AtomicFile(std::move(dir), std::move(created.first), name, std::move(target), std::move(created.second),
-                    syncable, std::move(names));
+  return open_temporary(directory, name, mode, std::move(names), true);
 }
 
 Result<AtomicFile> AtomicFile::create_named(const std::string& directory, const std::string& name, mode_t mode,
                                             NameSource names) {
+  return open_temporary(directory, name, mode, std::move(names), false);
+}
+
+Result<AtomicFile> AtomicFile::open_temporary(const std::string& directory, const std::string& name, mode_t mode,
+                                              NameSource names, bool unnamed_first) {
   if (!names) {
     names = temporary_name_for;
   }
   std::string target = join_path(directory, name);
   bool syncable = true;
   SPINDLE_TRY_ASSIGN(dir, open_directory(directory, target, syncable));
+  if (unnamed_first) {
+    Fd fd(::openat(dir.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
+    if (fd) {
+      return AtomicFile(std::move(dir), std::move(fd), name, std::move(target), "", syncable, std::move(names));
+    }
+    // Filesystems (and kernels) without O_TMPFILE say so in one of these ways; anything else is
+    // a real reason (EACCES, EROFS, ENOSPC) that the named path would hit too.
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL && errno != ENOENT) {
+      return error_for(target, errno, "create");
+    }
+  }
   SPINDLE_TRY_ASSIGN(created, create_exclusive(dir.get(), name, target, mode, names));
   return AtomicFile(std::move(dir), std::move(created.first), name, std::move(target), std::move(created.second),
                     syncable, std::move(names));

@@ -10,6 +10,7 @@
 //   - the join returned: a watchdog fails the test with the seed and join number if it hangs.
 // The seed is printed; SPINDLE_STRESS_SEED=<seed> repeats a run, SPINDLE_STRESS_JOINS=<n> sets
 // the number of joins (fewer by default under sanitizers, which slow joins down several times).
+#include "fakes/gate.hpp"
 #include "fakes/watchdog.hpp"
 
 #include <spindle/pools.hpp>
@@ -44,6 +45,8 @@
 
 namespace spindle {
 namespace {
+
+using fakes::Gate;
 
 int joins_to_run() {
   if (const char* env = std::getenv("SPINDLE_STRESS_JOINS")) {
@@ -93,24 +96,6 @@ class Barrier {
   std::mutex m_mutex;
   std::condition_variable m_cv;
   int m_left;
-};
-
-class Gate {
- public:
-  void open() {
-    std::lock_guard lock(m_mutex);
-    m_open = true;
-    m_cv.notify_all();
-  }
-  void wait() {
-    std::unique_lock lock(m_mutex);
-    m_cv.wait(lock, [&] { return m_open; });
-  }
-
- private:
-  std::mutex m_mutex;
-  std::condition_variable m_cv;
-  bool m_open = false;
 };
 
 enum class Plan {

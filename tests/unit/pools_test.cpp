@@ -1,6 +1,7 @@
 // The seeds' failures (../shared/seeds/) must be impossible with PoolSet::multi_scope:
 // starvation of one pool's work by another's, deadlock when a pool's only thread blocks on another
 // pool, and pools exceeding their sizes. Also borrowing, exceptions and cancellation.
+#include "fakes/gate.hpp"
 #include "fakes/watchdog.hpp"
 
 #include <spindle/pools.hpp>
@@ -19,24 +20,7 @@
 namespace spindle {
 namespace {
 
-// A gate that tasks block on until it is opened; no timing involved.
-class Gate {
- public:
-  void open() {
-    std::lock_guard lock(m_mutex);
-    m_open = true;
-    m_cv.notify_all();
-  }
-  void wait() {
-    std::unique_lock lock(m_mutex);
-    m_cv.wait(lock, [&] { return m_open; });
-  }
-
- private:
-  std::mutex m_mutex;
-  std::condition_variable m_cv;
-  bool m_open = false;
-};
+using fakes::Gate;
 
 // Every failure of a join can show as a hang: each test runs under a watchdog that names it.
 class MultiScope : public fakes::WatchedTest {};
