@@ -37,10 +37,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
+# shellcheck source=../devices/loop_devices.sh
+source "$here/../devices/loop_devices.sh"
 [[ $(id -u) -eq 0 ]] || skip "needs root (losetup, mount, blkio throttles, drop_caches)"
 blkio=/sys/fs/cgroup/blkio
 [[ -w $blkio/cgroup.procs ]] || skip "no cgroup-v1 blkio controller at $blkio"
@@ -48,8 +46,6 @@ blkio=/sys/fs/cgroup/blkio
 
 work=$(mktemp -d /tmp/spindle-two-devices.XXXXXX)
 group=$blkio/spindle-two-devices-$$
-loops=()
-mounts=()
 cleanup() {
   set +e
   if [[ -d $group ]]; then
@@ -57,27 +53,11 @@ cleanup() {
     while read -r pid; do echo "$pid" >"$blkio/cgroup.procs"; done <"$group/cgroup.procs"
     rmdir "$group"
   fi
-  for point in "${mounts[@]}"; do umount "$point" 2>/dev/null || umount -l "$point"; done
-  for loop in "${loops[@]}"; do losetup -d "$loop"; done
+  release_devices
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# make_device NAME ROTATIONAL SIZE_MB: an ext4 image on a loop device, mounted at $work/NAME;
-# sets $device to the loop device's MAJ:MIN. (Not run in $(...): the arrays must survive.)
-make_device() {
-  local name=$1 rotational=$2 size=$3 loop
-  truncate -s "${size}M" "$work/$name.img"
-  mkfs.ext4 -q -F "$work/$name.img"
-  loop=$(losetup --find --show "$work/$name.img") || skip "cannot attach a loop device here"
-  loops+=("$loop")
-  echo "$rotational" >"/sys/block/${loop#/dev/}/queue/rotational"
-  mkdir "$work/$name"
-  mount "$loop" "$work/$name"
-  mounts+=("$work/$name")
-  device=$(cat "/sys/block/${loop#/dev/}/dev")
-}
 
 make_device slow 1 64
 slow_dev=$device

@@ -6,10 +6,9 @@
 # (also under --threads hdd:1,ssd:6). Root only: otherwise prints why and exits 77 (skipped).
 set -euo pipefail
 
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=loop_devices.sh
+source "$here/loop_devices.sh"
 
 [[ $(id -u) -eq 0 ]] || skip "needs root (losetup, mount, /sys/block/loopN/queue/rotational)"
 for tool in losetup mkfs.ext4 mount umount python3; do
@@ -18,39 +17,18 @@ done
 : "${SPINDLE:?SPINDLE must name the spindle binary}"
 
 work=$(mktemp -d /tmp/spindle-loop.XXXXXX)
-loops=()
-mounts=()
 
 # Runs on every exit, failed assertions included: nothing stays mounted or attached.
 cleanup() {
   set +e
-  for point in "${mounts[@]}"; do
-    umount "$point" 2>/dev/null || umount -l "$point"
-  done
-  for loop in "${loops[@]}"; do
-    losetup -d "$loop"
-  done
+  release_devices
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# make_device NAME ROTATIONAL: an ext4 image on a loop device, mounted at $work/NAME.
-make_device() {
-  local name=$1 rotational=$2 loop
-  truncate -s 64M "$work/$name.img"
-  mkfs.ext4 -q -F "$work/$name.img"
-  loop=$(losetup --find --show "$work/$name.img") || skip "cannot attach a loop device here"
-  loops+=("$loop")
-  # The kernel copies the flag from the backing file's disk; set it to what the test needs.
-  echo "$rotational" >"/sys/block/${loop#/dev/}/queue/rotational"
-  mkdir "$work/$name"
-  mount "$loop" "$work/$name"
-  mounts+=("$work/$name")
-}
-
-make_device spinning 1
-make_device solid 0
+make_device spinning 1 64
+make_device solid 0 64
 hdd=$work/spinning
 ssd=$work/solid
 # A tmpfs of our own rather than /dev/shm, which is not always a separate tmpfs (in a chroot with
