@@ -1,0 +1,109 @@
+// The pipeline's shared state (pipeline.cpp): candidate groups in flight, each pool's queue of
+// reads, and what each kind of read did. In a header of its own so that tests can reach it.
+#pragma once
+
+#include <spindle/stage_kind.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+namespace spindle::pipeline_state {
+
+// A candidate's place in the pipeline's per-position arrays.
+using Position = std::uint32_t;
+
+// One candidate group on its way: positions [begin, end), the reads of `kind` still to finish.
+struct GroupState {
+  Position begin = 0;
+  Position end = 0;
+  StageKind kind = StageKind::prefix;
+  std::atomic<std::uint32_t> pending{0};
+};
+
+using GroupId = std::uint32_t;
+
+// A queued read is only its position (every candidate's prefix read is queued at the start, so
+// this is per-file memory): until the read is done, the position's digest slot holds the id of
+// the group waiting for it (see park_group / parked_group).
+
+// The groups in flight, by id, reused once a group has split. Groups in flight have disjoint
+// ranges of at least two positions, so there are never more than half as many as positions:
+// the chunk table is reserved for that many up front and never moves, which lets readers index
+// it without a lock while another thread adds a chunk.
+class GroupStore {
+ public:
+  explicit GroupStore(std::size_t positions) : m_capacity(positions / 2 + 1) {
+    m_chunks.reserve(m_capacity / k_chunk + 1);
+  }
+  GroupId acquire() {
+    std::lock_guard lock(m_mutex);
+    if (!m_free.empty()) {
+      GroupId id = m_free.back();
+      m_free.pop_back();
+      return id;
+    }
+    if (m_count == m_chunks.size() * k_chunk) {
+      if (m_chunks.size() == m_chunks.capacity()) {
+        throw std::logic_error("pipeline: more groups in flight than half the candidates");
+      }
+      m_chunks.push_back(std::make_unique<GroupState[]>(k_chunk));
+    }
+    return m_count++;
+  }
+  void release(GroupId id) {
+    std::lock_guard lock(m_mutex);
+    m_free.push_back(id);
+  }
+  GroupState& operator[](GroupId id) { return m_chunks[id / k_chunk][id % k_chunk]; }
+
+ private:
+  static constexpr std::size_t k_chunk = 1024;
+  std::size_t m_capacity;
+  std::mutex m_mutex;
+  std::vector<std::unique_ptr<GroupState[]>> m_chunks;
+  GroupId m_count = 0;
+  std::vector<GroupId> m_free;
+};
+
+// One pool's queued reads and its drainers. Guarded by `mutex`.
+struct PoolQueue {
+  std::mutex mutex;
+  std::array<std::deque<Position>, k_stage_kinds> pending;
+  std::array<int, k_stage_kinds> active{};  // drainers reading each kind now
+  std::array<int, k_stage_kinds> limit{};   // threads for each kind, once decided
+  std::array<bool, k_stage_kinds> decided{};
+  int drainers = 0;            // drain tasks spawned and not yet returned
+  int team = 1;                // the pool's threads in this join
+  std::size_t read_ahead = 0;  // files a lone reader keeps open ahead of it
+};
+
+// What a stage did, summed over every group that went through it.
+struct StageTally {
+  std::atomic<std::uint64_t> files_in{0};
+  std::atomic<std::uint64_t> files_out{0};
+  std::atomic<std::uint64_t> groups_out{0};
+  std::atomic<std::uint64_t> bytes_read{0};
+  std::atomic<std::int64_t> first_read_ns{INT64_MAX};
+  std::atomic<std::int64_t> last_read_ns{0};
+};
+
+inline void lower_to(std::atomic<std::int64_t>& value, std::int64_t candidate) {
+  std::int64_t seen = value.load(std::memory_order_relaxed);
+  while (candidate < seen && !value.compare_exchange_weak(seen, candidate, std::memory_order_relaxed)) {
+  }
+}
+
+inline void raise_to(std::atomic<std::int64_t>& value, std::int64_t candidate) {
+  std::int64_t seen = value.load(std::memory_order_relaxed);
+  while (candidate > seen && !value.compare_exchange_weak(seen, candidate, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace spindle::pipeline_state
