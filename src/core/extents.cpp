@@ -56,7 +56,7 @@ std::string refusal_detail(int errnum) {
     case EOPNOTSUPP:
     case ENOTTY:
     case ENOSYS:
-      return "this filesystem cannot share extents between files (btrfs and XFS can)";
+      return "this filesystem cannot share extents between files; btrfs and XFS can";
     case EXDEV:
       return "not on the same filesystem as the kept file";
     case EINVAL:
