@@ -16,14 +16,15 @@ enum class ShareMode {
            // Only on the user's explicit request, after the caller verified the contents.
 };
 
-// Whether every data extent of `dup` over [0,size) is physically the same as `kept`'s (FIEMAP with
-// FIEMAP_FLAG_SYNC, so delayed allocations are written and have addresses): true means a dedupe
-// would reclaim nothing. Holes must match holes; unwritten (preallocated) extents count as holes. Two files with no
-// data extents at all over the range (empty, or all holes) are "shared": they own no blocks, so there is nothing to
-// reclaim. The same inode is shared with itself. False, not an error, whenever it cannot tell: the two are on different
-// filesystems (btrfs subvolumes of one filesystem count as one), the filesystem has no FIEMAP (tmpfs), or an extent is
-// inline, delayed, encoded (compressed, encrypted) or of unknown address. A FileError naming `dup_path` (op "fiemap")
-// only for a failure of the call itself (EIO, a descriptor that is not open).
+// Whether every data extent of `dup` over [0,size) is physically the same as `kept`'s (FIEMAP
+// with FIEMAP_FLAG_SYNC, so delayed allocations are written and have addresses): true means a
+// dedupe would reclaim nothing. Holes must match holes; unwritten (preallocated) extents count as
+// holes. Two files with no data extents over the range (empty, or all holes) are "shared": they
+// own no blocks, so there is nothing to reclaim. The same inode is shared with itself.
+// False, not an error, whenever it cannot tell: the two are on different filesystems (btrfs
+// subvolumes of one filesystem count as one), the filesystem has no FIEMAP (tmpfs), or an extent
+// is inline, delayed, encoded (compressed, encrypted) or of unknown address. A FileError naming
+// `dup_path` (op "stat" or "fiemap") only when a call itself fails (EIO, a closed descriptor).
 Result<bool> extents_shared(int kept_fd, int dup_fd, std::uint64_t size, const std::string& dup_path);
 
 // Make `dup` share `kept`'s extents over [0,size), both files of that size. `kept_fd` must be open

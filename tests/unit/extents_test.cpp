@@ -268,6 +268,38 @@ TEST_P(LoopExtents, ReflinkCopyIsAlreadyShared) {
   EXPECT_FALSE(shared(kept, plain, content.size()));
 }
 
+// btrfs gives each subvolume its own st_dev, yet a reflink across subvolumes shares the blocks:
+// the filesystem check must not take the second st_dev for a second filesystem.
+TEST_P(LoopExtents, BtrfsSubvolumesAreOneFilesystem) {
+  if (GetParam() != LoopFsKind::btrfs) {
+    GTEST_SKIP() << "subvolumes are a btrfs feature";
+  }
+  std::string btrfs = fakes::find_program("btrfs");
+  if (btrfs.empty()) {
+    GTEST_SKIP() << "no btrfs program (install btrfs-progs)";
+  }
+  std::string subvolume = fs().path("subvolume");
+  fakes::CommandResult created = fakes::run_command({btrfs, "subvolume", "create", subvolume});
+  ASSERT_EQ(created.status, 0) << created.output;
+  const std::string content = random_bytes(k_mib + 9, 13);
+  std::string kept = fs().path("kept");
+  std::string dup = subvolume + "/dup";
+  write_file(kept, content);
+  write_file(dup, content);
+  struct stat kept_stat {};
+  struct stat dup_stat {};
+  ASSERT_EQ(::stat(kept.c_str(), &kept_stat), 0);
+  ASSERT_EQ(::stat(dup.c_str(), &dup_stat), 0);
+  ASSERT_NE(kept_stat.st_dev, dup_stat.st_dev) << "a btrfs subvolume should have a device number of its own";
+
+  EXPECT_FALSE(shared(kept, dup, content.size()));
+  Result<std::uint64_t> result = share(kept, dup, content.size(), ShareMode::dedupe);
+  ASSERT_TRUE(result.ok()) << result.error().reason();
+  EXPECT_EQ(*result, content.size());
+  EXPECT_TRUE(shared(kept, dup, content.size()));
+  EXPECT_EQ(read_file(dup), content);
+}
+
 // FIEMAP returns a file's extents in batches; a difference after the first batch must be seen.
 TEST_P(LoopExtents, ADifferenceBeyondTheFirstFiemapBatchIsSeen) {
   // 300 separate extents: a 4 KiB block every 16 KiB, holes between, then a partial tail.
