@@ -45,11 +45,12 @@ enum class Outcome {
 // What happened to one duplicate, for the per-file output, the summary and the dry-run script.
 struct FileOutcome {
   Outcome outcome = Outcome::skipped;
-  std::string path;    // the duplicate
-  std::string kept;    // the kept file it is a copy of
-  std::string target;  // symlink: the link's text; move: the destination path
+  std::string path;        // the duplicate
+  std::string kept;        // the kept file it is a copy of
+  std::string target;      // symlink: the link's text; move: the destination path
+  std::uint64_t size = 0;  // the group's file size
   std::uint64_t bytes_reclaimed = 0;
-  std::string note;               // already_done: why nothing was left to do
+  std::string note;                // already_done: why nothing was left to do
   std::optional<FileError> error;  // skipped: why
   // Attributes the dry-run script restores where the action does (symlink, dedupe --clone).
   std::int64_t mtime_ns = 0;

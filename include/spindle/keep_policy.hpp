@@ -28,8 +28,8 @@ struct KeepPolicy {
 
 // What the policy needs to know of one file of a group.
 struct KeepCandidate {
-  std::string path;      // as the report writes it: what --keep-path and the path orders look at
-  std::string absolute;  // the path made absolute, for --priority and --originals (empty: `path`)
+  std::string path;        // as the report writes it: what --keep-path and the path orders look at
+  std::string absolute;    // the path made absolute, for --priority and --originals (empty: `path`)
   std::uint32_t root = 0;  // index of the PATH given to group
   std::int64_t mtime_ns = 0;
   // The file's identity, when known: names of one inode are one copy, never duplicates of each
@@ -45,8 +45,8 @@ enum class KeepRole {
 };
 
 struct KeepDecision {
-  std::vector<KeepRole> roles;      // per candidate, in the order given
-  std::vector<std::size_t> kept;    // indices of the kept copies, best first (never empty for a non-empty group)
+  std::vector<KeepRole> roles;    // per candidate, in the order given
+  std::vector<std::size_t> kept;  // indices of the kept copies, best first (never empty for a non-empty group)
 };
 
 // Decide each file's role. Ranks by: under an --originals DIR, matches a --keep-path GLOB, the

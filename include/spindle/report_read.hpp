@@ -24,8 +24,8 @@ struct RecordedState {
 // \udcXX lone surrogates become the raw bytes they stand for).
 struct ReportFile {
   std::string path;
-  std::uint32_t root = 0;               // index of the PATH given to group (0 when not recorded)
-  std::optional<RecordedState> state;   // JSON reports only: text reports carry no per-file state
+  std::uint32_t root = 0;              // index of the PATH given to group (0 when not recorded)
+  std::optional<RecordedState> state;  // JSON reports only: text reports carry no per-file state
 };
 
 // One group of identical files: the size and XXH3-128 every copy had, and its files.

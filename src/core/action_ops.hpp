@@ -60,8 +60,7 @@ std::optional<FileError> replace_with_hard_link(const OpenedFile& kept, const st
                                                 const OpenedFile& dup, const std::string& dup_path,
                                                 TemporaryNames& names, TouchedDirs& touched);
 std::optional<FileError> replace_with_symlink(const std::string& link_text, const OpenedFile& dup,
-                                              const std::string& dup_path, TemporaryNames& names,
-                                              TouchedDirs& touched);
+                                              const std::string& dup_path, TemporaryNames& names, TouchedDirs& touched);
 std::optional<FileError> remove_duplicate(const OpenedFile& kept, const std::string& kept_path, const OpenedFile& dup,
                                           const std::string& dup_path, TouchedDirs& touched);
 std::optional<FileError> move_duplicate(const OpenedFile& dup, const std::string& dup_path,

@@ -3,8 +3,9 @@
 // quotes, newlines, a leading '-' or bytes that are not UTF-8 reaches the command unchanged.
 #include <spindle/actions.hpp>
 
-#include <cerrno>
 #include <climits>
+
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -54,11 +55,16 @@ std::vector<std::string> components(const std::string& path) {
 
 const char* to_string(ActionKind kind) {
   switch (kind) {
-    case ActionKind::link: return "link";
-    case ActionKind::symlink: return "symlink";
-    case ActionKind::remove: return "remove";
-    case ActionKind::move: return "move";
-    case ActionKind::dedupe: return "dedupe";
+    case ActionKind::link:
+      return "link";
+    case ActionKind::symlink:
+      return "symlink";
+    case ActionKind::remove:
+      return "remove";
+    case ActionKind::move:
+      return "move";
+    case ActionKind::dedupe:
+      return "dedupe";
   }
   return "?";
 }

@@ -58,8 +58,8 @@ std::optional<FileError> check_recorded(const std::string& path, const struct st
 
 class GroupActor {
  public:
-  GroupActor(const ActionOptions& options, const CancelToken& cancel, ActionObserver& observer,
-             ActionSummary& summary, TemporaryNames& names, TouchedDirs& touched)
+  GroupActor(const ActionOptions& options, const CancelToken& cancel, ActionObserver& observer, ActionSummary& summary,
+             TemporaryNames& names, TouchedDirs& touched)
       : m_options(options),
         m_cancel(cancel),
         m_observer(observer),
@@ -127,6 +127,7 @@ class GroupActor {
   };
 
   void settle(FileOutcome outcome) {
+    outcome.size = m_group->size;
     switch (outcome.outcome) {
       case Outcome::done:
         ++m_summary.files_done;
@@ -267,7 +268,7 @@ class GroupActor {
       settle_skipped(path, kept_path,
                      skipped(path, "on another filesystem than the kept copy " + kept_path +
                                        (m_options.kind == ActionKind::link ? " (hard links cannot cross filesystems)"
-                                                                          : " (dedupe needs one filesystem)")));
+                                                                           : " (dedupe needs one filesystem)")));
       return;
     }
     if (m_options.kind == ActionKind::dedupe && !m_options.dry_run) {
@@ -344,7 +345,7 @@ class GroupActor {
         outcome.bytes_reclaimed = m_group->size;
         if (!m_options.dry_run) {
           error = move_duplicate(file, path, outcome.target, m_names, m_touched);
-        } else if (struct stat st {}; ::lstat(outcome.target.c_str(), &st) == 0) {
+        } else if (struct stat st{}; ::lstat(outcome.target.c_str(), &st) == 0) {
           error = FileError{path, 0, "move", "the destination " + outcome.target + " exists"};
         }
         break;
@@ -407,8 +408,7 @@ ActionSummary run_actions(const ParsedReport& report, const ActionOptions& optio
       summary.temporaries_removed += remove_stale_temporaries(dir);
     }
     if (summary.temporaries_removed > 0) {
-      log.info("removed " + std::to_string(summary.temporaries_removed) +
-               " temporaries left by an interrupted run");
+      log.info("removed " + std::to_string(summary.temporaries_removed) + " temporaries left by an interrupted run");
     }
   }
   TemporaryNames names;

@@ -15,7 +15,8 @@ const std::string& absolute_of(const KeepCandidate& file) {
 }
 
 bool under_any(const KeepCandidate& file, const std::vector<std::string>& dirs) {
-  return std::any_of(dirs.begin(), dirs.end(), [&](const std::string& dir) { return path_is_under(absolute_of(file), dir); });
+  return std::any_of(dirs.begin(), dirs.end(),
+                     [&](const std::string& dir) { return path_is_under(absolute_of(file), dir); });
 }
 
 bool matches_any(const KeepCandidate& file, const std::vector<std::string>& globs) {
@@ -63,7 +64,9 @@ int compare_by_order(const KeepCandidate& a, const KeepCandidate& b, KeepOrder o
     result = three_way(a.root, b.root);
   }
   if (result == 0) {
-    result = a.path.compare(b.path) < 0 ? -1 : (a.path == b.path ? 0 : 1);  // bytewise: std::string compares chars as unsigned
+    result = a.path.compare(b.path) < 0
+                 ? -1
+                 : (a.path == b.path ? 0 : 1);  // bytewise: std::string compares chars as unsigned
   }
   return result;
 }

@@ -190,16 +190,35 @@ class JsonReader {
       }
       const char e = m_text[m_at++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': read_code_point(out); break;
-        default: fail(std::string("unknown escape \\") + (static_cast<unsigned char>(e) < 0x20 ? '?' : e));
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u':
+          read_code_point(out);
+          break;
+        default:
+          fail(std::string("unknown escape \\") + (static_cast<unsigned char>(e) < 0x20 ? '?' : e));
       }
     }
   }
@@ -228,9 +247,9 @@ class JsonReader {
   std::string_view number_text() {
     skip_space();
     const std::size_t start = m_at;
-    while (m_at < m_text.size() && (m_text[m_at] == '-' || m_text[m_at] == '+' || m_text[m_at] == '.' ||
-                                    m_text[m_at] == 'e' || m_text[m_at] == 'E' ||
-                                    (m_text[m_at] >= '0' && m_text[m_at] <= '9'))) {
+    while (m_at < m_text.size() &&
+           (m_text[m_at] == '-' || m_text[m_at] == '+' || m_text[m_at] == '.' || m_text[m_at] == 'e' ||
+            m_text[m_at] == 'E' || (m_text[m_at] >= '0' && m_text[m_at] <= '9'))) {
       ++m_at;
     }
     return m_text.substr(start, m_at - start);
