@@ -286,22 +286,29 @@ class KillNine(unittest.TestCase):
     there with its content (link), or the kept copy is (remove); the next run finishes the job and
     leaves no temporary."""
 
-    FILES = 200
-    ROUNDS = 15
+    # Many small files: the time of a run is mostly the per-file steps, where a kill must land.
+    FILES = 500
+    ROUNDS = 30
 
     def build(self):
         tree = Tree(self)
-        self.data = random_bytes(7, 32 * 1024)
+        self.data = random_bytes(7, 4096)
         for i in range(self.FILES):
             tree.write("d%02d/f%04d" % (i % 10, i), self.data)
         return tree
 
-    def run_and_kill(self, command, tree, report, rng, budget):
+    def run_and_kill(self, command, tree, report, moment):
         proc = subprocess.Popen([spindle_binary(), command, "-q", "--progress", "never", report], cwd=tree.root,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0, budget))  # the random moment itself, not a wait for anything
+        time.sleep(moment)  # the random moment itself, not a wait for anything
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=TIMEOUT)
+
+    def timed(self, args, cwd):
+        start = time.monotonic()
+        proc = run(args, cwd=cwd)
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        return time.monotonic() - start
 
     def check(self, command, tree):
         for i in range(self.FILES):
@@ -314,19 +321,19 @@ class KillNine(unittest.TestCase):
 
     def exercise(self, command):
         rng = random.Random(int(os.environ.get("SPINDLE_KILL_SEED", "1")))
-        # How long one whole run takes, to aim the kills inside it.
+        # Aim the kills between the end of start-up (a run over an empty report) and the end of a
+        # whole run, where the files are being acted on.
         tree = self.build()
-        report = group_report(self, tree, ".")
-        start = time.monotonic()
-        proc = run([command, "-q", report], cwd=tree.root)
-        self.assertEqual(proc.returncode, 0, describe(proc))
-        budget = max(time.monotonic() - start, 0.01)
+        empty = os.path.join(tree.root, b"empty-report")
+        open(empty, "wb").close()
+        startup = self.timed([command, "-q", empty], tree.root)
+        os.unlink(empty)
+        whole = self.timed([command, "-q", group_report(self, tree, ".")], tree.root)
         for _ in range(self.ROUNDS):
             tree = self.build()
             report = group_report(self, tree, ".")
-            for _ in range(3):
-                self.run_and_kill(command, tree, report, rng, budget)
-                self.check(command, tree)
+            self.run_and_kill(command, tree, report, rng.uniform(startup, max(whole, startup * 2)))
+            self.check(command, tree)
             proc = run([command, "-q", report], cwd=tree.root)
             self.assertIn(proc.returncode, (0, 1), describe(proc))
             self.check(command, tree)
@@ -336,6 +343,7 @@ class KillNine(unittest.TestCase):
                 self.assertEqual(len(inodes), 1)
             else:
                 self.assertEqual(sum(len(files) for _, _, files in os.walk(tree.root)), 1)
+            tree.cleanup()  # now, not at the end: thirty trees at once would crowd a small TMPDIR
 
     def test_link_killed_at_random_moments(self):
         self.exercise("link")
