@@ -233,6 +233,9 @@ class GroupActor {
     const std::string& path = dup.path;
     const std::string& kept_path = kept_file.path;
     KeptState& kept = kept_state(kept_file, kept_index);
+    if (kept.error && kept.error->errnum == ECANCELED) {
+      return;  // interrupted while the kept copy was verified: not a skip to report
+    }
     if (kept.error) {
       settle_skipped(path, kept_path, skipped(path, "the kept copy " + kept_path + ": " + kept.error->reason()));
       return;
