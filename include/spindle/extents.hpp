@@ -6,7 +6,10 @@
 #include <string>
 
 namespace spindle {
-enum class ShareMode { dedupe, clone };  // FIDEDUPERANGE (kernel compares bytes under lock) / FICLONE (explicit request only)
+enum class ShareMode {
+  dedupe,
+  clone
+};  // FIDEDUPERANGE (kernel compares bytes under lock) / FICLONE (explicit request only)
 // Are all of dup's data extents physically the same as kept's (FIEMAP)? false when not, or unknown.
 Result<bool> extents_shared(int kept_fd, int dup_fd, std::uint64_t size, const std::string& dup_path);
 // Makes dup share kept's extents over [0,size). dedupe: FIDEDUPERANGE in chunks; a range the kernel
