@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <vector>
 
 namespace spindle::cli {
 
@@ -23,5 +24,7 @@ struct Command {
 
 Command register_group(CLI::App& root, Context& context);
 Command register_devices(CLI::App& root, Context& context);
+// link, symlink, remove, move, dedupe (cmd_actions.cpp).
+std::vector<Command> register_actions(CLI::App& root, Context& context);
 
 }  // namespace spindle::cli

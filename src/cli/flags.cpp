@@ -3,6 +3,7 @@
 #include <spindle/threads_spec.hpp>
 
 #include <cctype>
+#include <charconv>
 #include <memory>
 #include <string>
 #include <utility>
@@ -88,6 +89,12 @@ std::string expected_value(CLI::Option& option) {
   }
   if (type == "FILE") {
     return "a file name";
+  }
+  if (type == "DIR") {
+    return "a directory";
+  }
+  if (type == "N") {
+    return "a whole number";
   }
   return type.empty() ? "a value" : type;
 }
@@ -186,11 +193,92 @@ void add_report_flags(CLI::App& app, Config& config) {
       ->type_name("FILE");
   app.add_flag("--stats", config.stats,
                "Print statistics (per stage and per device pool) to stderr, and into the JSON report");
+  add_progress_flag(app, config);
+}
+
+void add_progress_flag(CLI::App& app, Config& config) {
   add_choice_option(
       app, "--progress", config.progress,
       {{"never", ProgressMode::never}, {"auto", ProgressMode::auto_detect}, {"always", ProgressMode::always}},
       "Progress display on stderr: never, auto (default: only when stderr is a terminal) or always")
       ->type_name("WHEN");
+}
+
+void add_action_flags(CLI::App& app, Config& config, ActionCommandOptions& options, ActionKind kind) {
+  ActionOptions& action = options.action;
+  action.kind = kind;
+  KeepPolicy& keep = action.keep;
+  app.add_option("report", options.report,
+                 "A report of `spindle group` in its json (recommended: it records each file's inode and mtime, so "
+                 "a file changed since is skipped) or default text format; '-' or none: standard input. The whole "
+                 "report is checked before any file is touched")
+      ->type_name("REPORT");
+  add_choice_option(app, "--keep", keep.order,
+                    {{"first", KeepOrder::first},
+                     {"oldest", KeepOrder::oldest},
+                     {"newest", KeepOrder::newest},
+                     {"shortest-path", KeepOrder::shortest_path},
+                     {"longest-path", KeepOrder::longest_path}},
+                    "Which copy of a group to keep: first (under the earliest PATH given to group, then the first "
+                    "path), oldest or newest (mtime), shortest-path or longest-path. Default: the earliest PATH, "
+                    "then the oldest mtime, then the bytewise first path")
+      ->type_name("ORDER");
+  app.add_option("--keep-path", keep.keep_path_globs,
+                 "Keep first the copies whose path (as the report writes it) matches GLOB (repeatable)")
+      ->type_name("GLOB")
+      ->allow_extra_args(false);
+  app.add_option("--priority", keep.priority_dirs,
+                 "Keep first the copies under DIR; repeatable, an earlier DIR wins over a later one")
+      ->type_name("DIR")
+      ->allow_extra_args(false);
+  app.add_option("--originals", keep.originals_dirs,
+                 "Files under DIR are originals: never touched, and kept first; copies elsewhere are acted on "
+                 "(repeatable)")
+      ->type_name("DIR")
+      ->allow_extra_args(false);
+  app.add_option_function<std::string>(
+         "--keep-count",
+         [&keep](const std::string& text) {
+           std::size_t count = 0;
+           const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), count);
+           if (error != std::errc() || end != text.data() + text.size() || count < 1) {
+             throw CLI::ValidationError("--keep-count", "'" + text + "' is not a whole number of at least 1");
+           }
+           keep.keep_count = count;
+         },
+         "Keep N copies of each group (distinct files, best first; default 1). Whatever the flags, every group "
+         "keeps at least one copy, and other hard links of a kept file are never duplicates of it")
+      ->type_name("N");
+  app.add_flag_callback(
+      "--no-verify", [&action] { action.verify = false; },
+      "Do not compare the contents before acting (dangerous: a file changed without its size or mtime changing "
+      "is then replaced or removed). By default each duplicate is compared byte for byte with the kept copy, "
+      "whose content must still have the report's hash");
+  app.add_flag("--dry-run", action.dry_run,
+               "Touch nothing: check every file as for a real run and print a shell script of what would be done "
+               "(every path single-quoted) to review, or to run with sh");
+  if (kind == ActionKind::symlink) {
+    app.add_flag("--relative", action.relative,
+                 "Make relative symbolic links (from the link's directory to the kept copy); default: absolute");
+  }
+  if (kind == ActionKind::move) {
+    app.add_option("--to", action.move_to,
+                   "Move duplicates under DIR, keeping their path as the report writes it (a relative path below "
+                   "DIR as is, an absolute one or one with '..' as its absolute path); required")
+        ->type_name("DIR")
+        ->required();
+  }
+  if (kind == ActionKind::dedupe) {
+    app.add_flag("--clone", action.clone,
+                 "Clone (FICLONE) instead of FIDEDUPERANGE: the kernel then does not compare the bytes itself, so "
+                 "only the comparison before acting protects the data; the clone replaces the duplicate through a "
+                 "temporary, keeping its owner, mode and times");
+  }
+  app.add_flag("--stats", config.stats,
+               "Print statistics to stderr: groups, files acted on, already done, skipped, bytes reclaimed and "
+               "bytes read to verify, temporaries removed");
+  add_progress_flag(app, config);
+  add_verbosity_flags(app, config);
 }
 
 void add_verbosity_flags(CLI::App& app, Config& config) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <spindle/actions.hpp>
 #include <spindle/config.hpp>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +25,18 @@ struct DevicesOptions {
 };
 // PATH..., --format text|json (into config.format) and --calibrate.
 void add_devices_flags(CLI::App& app, Config& config, DevicesOptions& options);
+
+// What `spindle link|symlink|remove|move|dedupe` take beyond the shared flags.
+struct ActionCommandOptions {
+  ActionOptions action;
+  std::string report;  // empty or "-": standard input
+};
+// REPORT, the keep policy, --no-verify, --dry-run, --stats, --progress, -q/-v, and the flags of
+// `kind` alone (--relative, --to, --clone).
+void add_action_flags(CLI::App& app, Config& config, ActionCommandOptions& options, ActionKind kind);
+
+// --progress (group and the actions).
+void add_progress_flag(CLI::App& app, Config& config);
 
 // What a value of `option` looks like ("one of text, json", "a size such as 100, 4K..."), for a
 // usage message about a missing or bad value.

@@ -15,6 +15,7 @@
 #include <malloc.h>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -44,6 +45,9 @@ int run(int argc, char** argv) {
   app.option_defaults()->disable_flag_override();
 
   std::vector<Command> commands{register_group(app, context), register_devices(app, context)};
+  for (Command& command : register_actions(app, context)) {
+    commands.push_back(std::move(command));
+  }
 
   const std::span<char* const> args(argv + 1, static_cast<std::size_t>(argc > 0 ? argc - 1 : 0));
   if (std::optional<int> status = check_command(app, args)) {

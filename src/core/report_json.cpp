@@ -41,6 +41,26 @@ std::string reason_without_op(const FileError& error) {
   return reason;
 }
 
+// One file of a group: its path and what an action (spindle link, remove...) checks before it
+// touches the file: the PATH it was reached from (an index into group's PATHs, which ranks the
+// copy to keep), and the identity and times the walk saw, so a file changed since is skipped.
+void append_file(std::string& out, const FileTable& files, FileIndex index) {
+  const FileEntry& entry = files[index];
+  out += '{';
+  append_key(out, "path");
+  append_string(out, files.path(index));
+  out += ',';
+  append_uint_member(out, "root", entry.root);
+  append_uint_member(out, "device", static_cast<std::uint64_t>(entry.device()));
+  append_uint_member(out, "inode", entry.ino);
+  append_key(out, "mtime_ns");
+  out += std::to_string(entry.mtime_ns);
+  out += ',';
+  append_key(out, "ctime_ns");
+  out += std::to_string(entry.ctime_ns);
+  out += '}';
+}
+
 void append_stats(std::string& out, const RunStats& stats) {
   append_uint_member(out, "files_scanned", stats.files_scanned);
   append_uint_member(out, "bytes_scanned", stats.bytes_scanned);
@@ -115,7 +135,7 @@ void JsonReporter::write(const GroupResult& result, std::ostream& out) {
       if (f != 0) {
         text += ',';
       }
-      append_string(text, result.files.path(group.files[f]));
+      append_file(text, result.files, group.files[f]);
       chunks.maybe_flush();
     }
     text += "]}";

@@ -99,7 +99,8 @@ def check_report_invariants(testcase, doc, context=""):
         testcase.assertEqual(len(hash_text), 32, "hash %r is not 32 hex digits\n%s" % (hash_text, context))
         testcase.assertTrue(all(c in "0123456789abcdef" for c in hash_text),
                             "hash %r is not lowercase hex\n%s" % (hash_text, context))
-        files = [os.fsencode(p) for p in group["files"]]
+        check_file_state(testcase, group, context)
+        files = [os.fsencode(p) for p in group_paths(group)]
         testcase.assertGreaterEqual(len(files), 2, "a group of one file\n%s" % context)
         testcase.assertEqual(files, sorted(files), "paths of a group are not sorted bytewise\n%s" % context)
         testcase.assertEqual(len(set(files)), len(files), "a path twice in one group\n%s" % context)
@@ -120,13 +121,26 @@ def group_json(testcase, paths, *flags, expect_exit=0, cwd=None, user=None):
     return proc, parse_json_report(testcase, proc)
 
 
+def group_paths(group):
+    """The paths (str, surrogate-escaped) of one group of a JSON report, in report order."""
+    return [f["path"] for f in group["files"]]
+
+
+def check_file_state(testcase, group, context=""):
+    """Each file of a JSON group carries what actions check: root, device, inode, mtime_ns, ctime_ns."""
+    for f in group["files"]:
+        testcase.assertIsInstance(f, dict, context)
+        for key in ("path", "root", "device", "inode", "mtime_ns", "ctime_ns"):
+            testcase.assertIn(key, f, context)
+
+
 def path_groups(doc):
     """The groups of a JSON report as a set of frozensets of bytes paths."""
-    return {frozenset(os.fsencode(p) for p in g["files"]) for g in doc["groups"]}
+    return {frozenset(os.fsencode(p) for p in group_paths(g)) for g in doc["groups"]}
 
 
 def all_paths(doc):
-    return {os.fsencode(p) for g in doc["groups"] for p in g["files"]}
+    return {os.fsencode(p) for g in doc["groups"] for p in group_paths(g)}
 
 
 def inode_of(path):
@@ -137,7 +151,7 @@ def inode_of(path):
 def inode_groups(doc):
     """The groups as a set of frozensets of (dev, ino): what the default mode promises when one
     inode has several names and any one of them may be the one listed."""
-    return {frozenset(inode_of(os.fsencode(p)) for p in g["files"]) for g in doc["groups"]}
+    return {frozenset(inode_of(os.fsencode(p)) for p in group_paths(g)) for g in doc["groups"]}
 
 
 def random_bytes(seed, size):

@@ -49,7 +49,7 @@ class ChangedWhileRead(unittest.TestCase):
         self.skipTest("spindle read a whole file before it could be stopped, at every size tried")
 
     def groups(self, stdout):
-        return [sorted(g["files"]) for g in json.loads(stdout)["groups"]]
+        return [sorted(f["path"] for f in g["files"]) for g in json.loads(stdout)["groups"]]
 
     def test_file_written_to_while_read_is_changed_not_a_copy(self):
         def write_one_byte(paths):

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from spindle_cli import (  # noqa: E402
     NOBODY_GID, NOBODY_UID, TIMEOUT, Tree, all_paths, describe, group_json, inode_groups, inode_of,
-    is_root, parse_json_bytes, parse_json_report, path_groups, random_bytes, run, xxh128sum_of)
+    group_paths, is_root, parse_json_bytes, parse_json_report, path_groups, random_bytes, run, xxh128sum_of)
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -53,7 +53,7 @@ class SizesAndContent(unittest.TestCase):
         proc, doc = group_json(self, [tree.root])
         self.assertEqual(path_groups(doc), expected, describe(proc))
         for group in doc["groups"]:
-            first = os.fsencode(group["files"][0])
+            first = os.fsencode(group["files"][0]["path"])
             self.assertEqual(group["size"], os.path.getsize(first))
 
     def test_hash_is_xxh128_of_the_content(self):
@@ -65,7 +65,7 @@ class SizesAndContent(unittest.TestCase):
         proc, doc = group_json(self, [tree.root])
         self.assertEqual(len(doc["groups"]), 4, describe(proc))
         for group in doc["groups"]:
-            for path in group["files"]:
+            for path in group_paths(group):
                 self.assertEqual(group["hash"], xxh128sum_of(self, os.fsencode(path)), path)
 
     def test_same_size_different_content_is_no_group(self):
@@ -136,7 +136,7 @@ class HardLinks(unittest.TestCase):
         tree = self.build()
         proc, doc = group_json(self, [tree.root])
         self.assertEqual(len(doc["groups"]), 1, describe(proc))
-        files = [os.fsencode(p) for p in doc["groups"][0]["files"]]
+        files = [os.fsencode(p) for p in group_paths(doc["groups"][0])]
         self.assertEqual(len(files), 2, describe(proc))
         self.assertIn(self.b, files)
         self.assertTrue(self.a in files or self.a_link in files, describe(proc))
@@ -668,7 +668,7 @@ class Formats(unittest.TestCase):
                   file=sys.stderr)
         else:
             for g in doc["groups"]:
-                self.assertEqual(g["hash"], xxh128sum_of(self, os.fsencode(g["files"][0])))
+                self.assertEqual(g["hash"], xxh128sum_of(self, os.fsencode(g["files"][0]["path"])))
         return result
 
     def test_text(self):

@@ -17,7 +17,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from spindle_cli import (  # noqa: E402
-    Tree, brute_force_groups, describe, group_json, inode_of, path_groups)
+    Tree, brute_force_groups, describe, group_json, group_paths, inode_of, path_groups)
 
 SEED = 20261122
 BLOCK = 4096
@@ -109,9 +109,9 @@ class Oracle(unittest.TestCase):
         proc, doc = group_json(self, [self.tree.root], *flags)
         got = set()
         for group in doc["groups"]:
-            inodes = [inode_of(os.fsencode(p)) for p in group["files"]]
+            inodes = [inode_of(os.fsencode(p)) for p in group_paths(group)]
             self.assertEqual(len(set(inodes)), len(inodes),
-                             "two names of one inode in a group: %r" % group["files"])
+                             "two names of one inode in a group: %r" % group_paths(group))
             got.add(frozenset(inodes))
         missing = self.expected_inodes - got
         extra = got - self.expected_inodes
@@ -119,7 +119,7 @@ class Oracle(unittest.TestCase):
                          "missing %d groups, e.g. %r; %d wrong groups, e.g. %r\n%s"
                          % (len(missing), list(missing)[:2], len(extra), list(extra)[:2], describe(proc)[:2000]))
         for group in doc["groups"]:
-            self.assertEqual(group["size"], os.path.getsize(os.fsencode(group["files"][0])))
+            self.assertEqual(group["size"], os.path.getsize(os.fsencode(group["files"][0]["path"])))
 
     def test_default_threads(self):
         self.check_default_mode()

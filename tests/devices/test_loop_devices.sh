@@ -121,7 +121,7 @@ expected_groups = {
 for name, sizes in (("group.json", {r: d["threads"] for r, d in by_role.items()}),
                     ("group-flag.json", {"hdd": [1, 1], "ssd": [6, 6], "ram": by_role["ram"]["threads"]})):
     doc = load(name)
-    groups = {frozenset(g["files"]) for g in doc["groups"]}
+    groups = {frozenset(f["path"] for f in g["files"]) for g in doc["groups"]}
     check(groups == expected_groups, "%s: groups %s, expected %s" % (name, groups, expected_groups))
     pools = doc["stats"]["pools"]
     check(len(pools) == 3, "%s: three pools expected: %s" % (name, pools))

@@ -24,14 +24,27 @@ FileIndex add_file(FileTable& table, std::string_view path, std::uint64_t size) 
   return table.add(entry, path);
 }
 
+// A file with the identity and times an action checks, as the walk would have recorded them.
+FileIndex add_file_with_state(FileTable& table, std::string_view path, std::uint64_t size, std::uint64_t ino) {
+  FileEntry entry;
+  entry.size = size;
+  entry.ino = ino;
+  entry.set_device(makedev(8, 1));
+  entry.root = static_cast<std::uint32_t>(ino % 2);
+  entry.mtime_ns = -5;  // before 1970: negative times round-trip too
+  entry.ctime_ns = 1'700'000'000'123'456'789;
+  return table.add(entry, path);
+}
+
 // Two groups (sorted as group.hpp promises) with awkward names, full stats and two errors.
 GroupResult sample_result() {
   GroupResult result;
   DuplicateGroup big;
   big.size = 1536;
   big.hash = Digest{0x0123456789abcdef, 0xfedcba9876543210};
+  std::uint64_t ino = 10;
   for (std::string_view path : {"/d/a b", "/d/new\nline", "/d/x,\"q\""}) {
-    big.files.push_back(add_file(result.files, path, big.size));
+    big.files.push_back(add_file_with_state(result.files, path, big.size, ++ino));
   }
   DuplicateGroup small;
   small.size = 10;
@@ -144,13 +157,17 @@ TEST(Report, Csv) {
 TEST(Report, Json) {
   const std::string expected =
       R"({"groups":[)"
-      R"({"size":1536,"hash":"0123456789abcdeffedcba9876543210","files":["/d/a b","/d/new\nline","/d/x,\"q\""]},)"
+      R"({"size":1536,"hash":"0123456789abcdeffedcba9876543210","files":[)"
+      R"({"path":"/d/a b","root":1,"device":2049,"inode":11,"mtime_ns":-5,"ctime_ns":1700000000123456789},)"
+      R"({"path":"/d/new\nline","root":0,"device":2049,"inode":12,"mtime_ns":-5,"ctime_ns":1700000000123456789},)"
+      R"({"path":"/d/x,\"q\"","root":1,"device":2049,"inode":13,"mtime_ns":-5,"ctime_ns":1700000000123456789}]},)"
       R"({"size":10,"hash":"00000000000000000000000000000001","files":)"
-      R"(["/d/\udcc0\udcaf","/d/)"
+      R"([{"path":"/d/\udcc0\udcaf","root":0,"device":0,"inode":0,"mtime_ns":0,"ctime_ns":0},{"path":"/d/)"
       "\xc3\xa9"
-      R"(","/d/\udce2\udc82","/d/\udced\udca0\udc80","/d/)"
+      R"(","root":0,"device":0,"inode":0,"mtime_ns":0,"ctime_ns":0},{"path":"/d/\udce2\udc82","root":0,"device":0,"inode":0,"mtime_ns":0,"ctime_ns":0},{"path":"/d/\udced\udca0\udc80","root":0,"device":0,"inode":0,"mtime_ns":0,"ctime_ns":0},)"
+      R"({"path":"/d/)"
       "\xf0\x9f\x98\x80"
-      R"(","/d/\udcff"]}],)"
+      R"(","root":0,"device":0,"inode":0,"mtime_ns":0,"ctime_ns":0},{"path":"/d/\udcff","root":0,"device":0,"inode":0,"mtime_ns":0,"ctime_ns":0}]}],)"
       R"("stats":{"files_scanned":12,"bytes_scanned":4700,"directories":3,"skipped_special":1,)"
       R"("groups":2,"duplicate_files":7,"wasted_bytes":3122,"errors":2,"bytes_read":5000,"elapsed_ms":12.345,)"
       R"("stages":[)"
@@ -277,8 +294,10 @@ TEST(Report, LargeReportIsWrittenWhole) {
   result.groups.push_back(group);
   EXPECT_EQ(render(ReportFormat::fdupes, result), expected + '\n');
   const std::string json = render(ReportFormat::json, result);
-  EXPECT_NE(json.find(R"("files":["/some/longer/directory/name/file-0","/some/)"), std::string::npos);
-  EXPECT_NE(json.find(R"("/some/longer/directory/name/file-19999"]}],"stats")"), std::string::npos);
+  EXPECT_NE(json.find(R"("files":[{"path":"/some/longer/directory/name/file-0","root":0,)"), std::string::npos);
+  EXPECT_NE(json.find(R"({"path":"/some/longer/directory/name/file-19999","root":0,"device":0,"inode":0,)"
+                      R"("mtime_ns":0,"ctime_ns":0}]}],"stats")"),
+            std::string::npos);
 }
 
 TEST(HumanSize, Examples) {
