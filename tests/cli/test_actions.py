@@ -20,7 +20,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from spindle_cli import (  # noqa: E402
-    TIMEOUT, Tree, describe, group_paths, is_root, parse_json_bytes, random_bytes, run, source_dir,
+    TIMEOUT, Tree, describe, group_paths, is_root, parse_json_bytes, random_bytes, run,
     spindle_binary)
 
 TEMP_MARK = b".spindle-tmp."
