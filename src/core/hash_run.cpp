@@ -67,6 +67,7 @@ class HashRun {
   void find_primaries();
   void read_files(std::size_t pool, std::span<const FileIndex> batch, bool physical, Worker& worker);
   void finish(FileIndex f, Result<Digest> result);
+  bool stopped() const { return m_stop.cancelled() || m_job.cancel.cancelled(); }
   // Waits until file f is read or the join has ended; false when it never will be.
   bool wait_for(FileIndex f);
 
@@ -156,11 +157,13 @@ void HashRun::read_files(std::size_t pool, std::span<const FileIndex> batch, boo
   }
   std::uint64_t bytes = 0;
   std::size_t done = 0;
-  for (; done < ordered.size() && !m_stop.cancelled(); ++done) {
+  for (; done < ordered.size() && !stopped(); ++done) {
     const FileIndex f = ordered[done];
     const int opened = ahead ? ahead->take(done) : -1;
-    Result<Digest> result = m_job.reader.read(StageKind::full, files, f, worker, opened, m_stop, m_descriptors.get());
-    if (m_stop.cancelled()) {
+    // The user's token, checked per block: a signal stops a huge file's read within one block.
+    Result<Digest> result =
+        m_job.reader.read(StageKind::full, files, f, worker, opened, m_job.cancel, m_descriptors.get());
+    if (stopped()) {
       break;  // a read cut short is not a result
     }
     if (result.ok()) {
