@@ -217,7 +217,7 @@ void add_path_list_flags(CLI::App& app, PathListOptions& options) {
 void add_zero_flag(CLI::App& app, bool& zero) {
   app.add_flag("-z,--zero", zero,
                "End each output line with NUL instead of a newline and escape no name (text and fdupes reports, "
-               "hash listings; --check then reads NUL-terminated listings)");
+               "hash listings, and the listings hash verifies)");
 }
 
 void add_hash_flags(CLI::App& app, Config& config, HashOptions& options) {
