@@ -236,10 +236,14 @@ void add_hash_flags(CLI::App& app, Config& config, HashOptions& options) {
                     "Listing format: text (default; xxhsum's lines) or json (one object per line: path, size, "
                     "mtime_ns, ctime_ns, device, inode, host, algo, hash)")
       ->type_name("FORMAT");
-  app.add_flag("-c,--check", options.check,
-               "Verify the listings named as PATHs ('-' or none: standard input) in either text style or JSON "
-               "lines: 'path: OK', 'path: FAILED' or 'path: FAILED open or read'; exit 0 when all match, 1 when a "
-               "file does not match (or no line could be read), 2 when a listed file is missing or unreadable");
+  CLI::Option* check =
+      app.add_flag("-c,--check", options.check,
+                   "Verify the listings named as PATHs ('-' or none: standard input) in either text style or JSON "
+                   "lines: 'path: OK', 'path: FAILED' or 'path: FAILED open or read'; exit 0 when all match, 1 when a "
+                   "file does not match (or no line could be read), 2 when a listed file is missing or unreadable");
+  if (CLI::Option* list = app.get_option_no_throw("--files-from")) {
+    check->excludes(list);  // the listings are the PATHs
+  }
   app.add_flag("--status", options.status, "With --check: print nothing; the exit status says it all");
 }
 

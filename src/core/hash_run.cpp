@@ -241,7 +241,15 @@ HashRunResult HashRun::run(const HashSink& sink) {
   m_pools = &pools;
   m_descriptors = std::make_unique<FdBudget>(free_descriptors(k_descriptor_reserve));
 
-  m_job.progress.begin_stage("hash", m_job.order.size(), 0);
+  std::uint64_t bytes_total = 0;
+  std::uint64_t files_total = 0;  // distinct inodes: what the readers count
+  for (const std::vector<FileIndex>& mine : queued) {
+    files_total += mine.size();
+    for (FileIndex f : mine) {
+      bytes_total += files[f].size;
+    }
+  }
+  m_job.progress.begin_stage("hash", files_total, bytes_total);
   std::exception_ptr failure;
   const Clock::time_point join_start = Clock::now();
   std::thread join([&] {
