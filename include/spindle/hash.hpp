@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -80,6 +81,12 @@ class InputFile {
   // Hash the whole file, expecting exactly `size` bytes; tells the kernel the access is sequential
   // and drops the pages afterwards when `drop_cache` (keeps a scan from evicting the user's cache).
   Result<Digest> hash_all(std::uint64_t size, std::span<std::byte> buffer, bool drop_cache);
+
+  // Read the whole file, expecting exactly `size` bytes, handing each block read to `consume`
+  // (for the hash functions other than XXH3-128: spindle hash --algo). The same checks as
+  // hash_all: cancelled per block, a shorter or longer file is "changed". Returns the bytes read.
+  Result<std::uint64_t> read_all(std::uint64_t size, std::span<std::byte> buffer,
+                                 const std::function<void(std::span<const std::byte>)>& consume);
 
   // Call after the reads: is the open file still the walked one? "vanished" when it was deleted
   // (no link left), "changed" when its size, mtime or ctime moved: a digest read meanwhile may

@@ -25,6 +25,9 @@ struct ReportOptions {
   // False (a pipe or a file): names are written as raw bytes, exactly as the filesystem has them.
   // json is the same either way: it escapes every control character losslessly.
   bool escape_names = false;
+  // -z: text and fdupes end every line (group separators included) with NUL instead of a
+  // newline and write names raw, so any name survives `xargs -0`.
+  bool zero_terminated = false;
 };
 
 std::unique_ptr<Reporter> make_reporter(ReportFormat format, ReportOptions options = {});

@@ -23,6 +23,10 @@ struct WalkResult {
   std::uint64_t directories = 0;
   std::uint64_t skipped_special = 0;     // FIFOs, sockets, device nodes: never opened
   std::uint64_t skipped_unreliable = 0;  // files on kernel interface file systems (/sys, /proc)
+  // More PATHs than FileEntry::root can count (a --files-from list of millions) are walked in
+  // runs of FileEntry::k_max_root + 1: the files of run c are [chunk_starts[c], chunk_starts[c+1])
+  // (the last up to the end) and their root counts from the run's first PATH. One run: {0}.
+  std::vector<FileIndex> chunk_starts{0};
 };
 
 // Where a walk may stop early, as calibration's sample of a device does: once it has listed
@@ -46,7 +50,9 @@ struct WalkBudget {
 // reaches it, and FileEntry::root says which; an empty PATH is a FileError. Depth is unlimited
 // (paths longer than PATH_MAX are opened in steps), and the walk's threads are capped to fit the
 // open-file limit. File order in the result is unspecified; callers sort. `progress`, if given,
-// counts the files found. `mounts` (DeviceProbe::mounts()) tells which filesystems hold kernel
+// counts the files found. PATHs beyond FileEntry::k_max_root + 1 are walked in runs of that many
+// (WalkResult::chunk_starts), in order; the first-PATH rule holds within a run, so a file named
+// in two runs is listed twice. `mounts` (DeviceProbe::mounts()) tells which filesystems hold kernel
 // state (kernel_interface_devs). Throws Fatal only when no descriptor can be had at all.
 // `budget`, if given, bounds the walk (above).
 WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, std::span<const Mount> mounts,

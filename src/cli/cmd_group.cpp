@@ -8,10 +8,12 @@
 #include <spindle/device.hpp>
 #include <spindle/group.hpp>
 #include <spindle/output_file.hpp>
+#include <spindle/path_list.hpp>
 #include <spindle/reader.hpp>
 #include <spindle/report.hpp>
 
 #include <cstdio>
+#include <memory>
 
 namespace spindle::cli {
 
@@ -24,9 +26,24 @@ bool nothing_walked(const GroupResult& result) {
   return !result.errors.empty() && stats.files_scanned == 0 && stats.directories == 0 && stats.skipped_special == 0;
 }
 
-int run(Context& context) {
-  const Config& config = context.config;
+// What `group` takes beyond the Config: --files-from/--null and -z.
+struct GroupOptions {
+  PathListOptions list;
+  bool zero = false;
+};
+
+int run(Context& context, const GroupOptions& options) {
+  Config& config = context.config;
   Logger log(stderr, log_level_for(config.verbosity));
+  std::size_t list_errors = 0;
+  if (!options.list.files_from.empty()) {
+    PathList list = read_path_list(options.list.files_from, options.list.null_separated);
+    for (const FileError& error : list.errors) {
+      log.file_error(error);
+    }
+    list_errors = list.errors.size();
+    config.paths = std::move(list.paths);
+  }
   // A usage error before any work (the walk would report it as a file error, exit 1).
   for (const std::string& path : config.paths) {
     if (path.empty()) {
@@ -52,8 +69,9 @@ int run(Context& context) {
   }
 
   // Names are escaped only for a terminal (ls does the same); a pipe or a file gets raw bytes.
-  std::unique_ptr<Reporter> reporter =
-      make_reporter(config.format, ReportOptions{.escape_names = output.is_terminal()});
+  std::unique_ptr<Reporter> reporter = make_reporter(
+      config.format,
+      ReportOptions{.escape_names = output.is_terminal() && !options.zero, .zero_terminated = options.zero});
   if (!output.commit([&](std::ostream& out) { reporter->write(result, out); })) {
     log.error("interrupted: no report written");
     return k_exit_interrupted;
@@ -61,7 +79,7 @@ int run(Context& context) {
   if (config.stats) {
     log.write_raw(format_stats(result.stats));
   }
-  return result.errors.empty() ? k_exit_ok : k_exit_file_errors;
+  return result.errors.empty() && list_errors == 0 ? k_exit_ok : k_exit_file_errors;
 }
 
 }  // namespace
@@ -69,12 +87,15 @@ int run(Context& context) {
 Command register_group(CLI::App& root, Context& context) {
   CLI::App* app = root.add_subcommand("group", "Find groups of files with identical content");
   Config& config = context.config;
+  auto options = std::make_shared<GroupOptions>();
   add_walk_flags(*app, config);
+  add_path_list_flags(*app, options->list);
   add_candidate_flags(*app, config);
   add_threads_flag(*app, config);
   add_report_flags(*app, config);
+  add_zero_flag(*app, options->zero);
   add_verbosity_flags(*app, config);
-  return {app, [&context] { return run(context); }};
+  return {app, [&context, options] { return run(context, *options); }};
 }
 
 }  // namespace spindle::cli

@@ -1,6 +1,9 @@
 #pragma once
 
+#include "flags.hpp"
+
 #include <spindle/config.hpp>
+#include <spindle/hash_run.hpp>
 #include <spindle/pools.hpp>
 
 #include <CLI/CLI.hpp>
@@ -26,5 +29,12 @@ Command register_group(CLI::App& root, Context& context);
 Command register_devices(CLI::App& root, Context& context);
 // link, symlink, remove, move, dedupe (cmd_actions.cpp).
 std::vector<Command> register_actions(CLI::App& root, Context& context);
+Command register_hash(CLI::App& root, Context& context);
+
+// The --stats block of `spindle hash`: per pool, then `bytes read: N` on a line of its own.
+std::string hash_stats_text(const HashRunResult& run, std::uint64_t files_scanned, std::uint64_t directories);
+
+// `spindle hash --check`: verify the checksum listings `listings` ("-": standard input).
+int run_check(Context& context, const HashOptions& options, const std::vector<std::string>& listings);
 
 }  // namespace spindle::cli

@@ -121,6 +121,13 @@ void add_walk_flags(CLI::App& app, Config& config) {
 }
 
 void add_candidate_flags(CLI::App& app, Config& config) {
+  add_size_flags(app, config);
+  app.add_flag("--include-empty", config.include_empty, "Report empty files as duplicates of each other");
+  app.add_flag("-H,--hard-links", config.hard_links,
+               "Report hard links to one file as duplicates (by default each inode is listed once)");
+}
+
+void add_size_flags(CLI::App& app, Config& config) {
   // A bound is a byte count: at least 6.5 bytes is at least 7, at most 6.5 bytes is at most 6.
   auto bounds = std::make_shared<SizeBounds>();
   app.add_option_function<std::string>(
@@ -140,9 +147,6 @@ void add_candidate_flags(CLI::App& app, Config& config) {
          },
          "Ignore files larger than SIZE bytes (suffixes K, M, G, T; a fraction of a byte rounds down)")
       ->type_name("SIZE");
-  app.add_flag("--include-empty", config.include_empty, "Report empty files as duplicates of each other");
-  app.add_flag("-H,--hard-links", config.hard_links,
-               "Report hard links to one file as duplicates (by default each inode is listed once)");
   // Bounds that no file can meet are a mistake, not a request for an empty report.
   app.final_callback([&config, bounds] {
     if (config.max_size && config.min_size > *config.max_size) {
@@ -184,6 +188,10 @@ void add_report_flags(CLI::App& app, Config& config) {
                      {"json", ReportFormat::json}},
                     "Report format: text (default), fdupes, csv or json (see FORMATS in the man page)")
       ->type_name("FORMAT");
+  add_output_flags(app, config);
+}
+
+void add_output_flags(CLI::App& app, Config& config) {
   app.add_option("-o,--output", config.output_path,
                  "Write the report to FILE instead of stdout, as a shell redirect would but atomically where "
                  "possible: a regular file (or a symlink's target) is replaced when the report is complete, keeping "
@@ -279,6 +287,52 @@ void add_action_flags(CLI::App& app, Config& config, ActionCommandOptions& optio
                "bytes read to verify, temporaries removed");
   add_progress_flag(app, config);
   add_verbosity_flags(app, config);
+}
+
+void add_path_list_flags(CLI::App& app, PathListOptions& options) {
+  CLI::Option* list =
+      app.add_option("--files-from", options.files_from,
+                     "Read the PATHs from FILE ('-': standard input), one per line, or NUL-separated with --null, "
+                     "instead of the command line; a listed PATH that is missing or unreadable is an error (exit 1)")
+          ->type_name("FILE");
+  if (CLI::Option* paths = app.get_option_no_throw("paths")) {
+    list->excludes(paths);
+  }
+  app.add_flag("--null", options.null_separated,
+               "The --files-from list is NUL-separated (find -print0), so names may hold newlines");
+}
+
+void add_zero_flag(CLI::App& app, bool& zero) {
+  app.add_flag("-z,--zero", zero,
+               "End each output line with NUL instead of a newline and escape no name (text and fdupes reports, "
+               "hash listings, and the listings hash verifies)");
+}
+
+void add_hash_flags(CLI::App& app, Config& config, HashOptions& options) {
+  add_choice_option(
+      app, "--algo", options.algo,
+      {{"xxh128", HashAlgo::xxh128}, {"xxh3", HashAlgo::xxh3}, {"xxh64", HashAlgo::xxh64}, {"xxh32", HashAlgo::xxh32}},
+      "Hash function: xxh128 (default; as xxh128sum), xxh3 (64-bit), xxh64 or xxh32, each written as "
+      "xxhsum -H2, -H3, -H1 and -H0 write it")
+      ->type_name("ALGO");
+  app.add_flag("--tag", options.tag, "Write BSD-style lines, 'XXH128 (path) = hash' (xxh3 is always written so)");
+  add_choice_option(app, "--order", options.order, {{"path", ListOrder::path}, {"input", ListOrder::input}},
+                    "Listing order: path (default: bytewise by path, whatever the thread count) or input (PATHs "
+                    "in the order given, each directory's files by path)")
+      ->type_name("ORDER");
+  add_choice_option(app, "-f,--format", config.format, {{"text", ReportFormat::text}, {"json", ReportFormat::json}},
+                    "Listing format: text (default; xxhsum's lines) or json (one object per line: path, size, "
+                    "mtime_ns, ctime_ns, device, inode, host, algo, hash)")
+      ->type_name("FORMAT");
+  CLI::Option* check =
+      app.add_flag("-c,--check", options.check,
+                   "Verify the listings named as PATHs ('-' or none: standard input) in either text style or JSON "
+                   "lines: 'path: OK', 'path: FAILED' or 'path: FAILED open or read'; exit 0 when all match, 1 when a "
+                   "file does not match (or no line could be read), 2 when a listed file is missing or unreadable");
+  if (CLI::Option* list = app.get_option_no_throw("--files-from")) {
+    check->excludes(list);  // the listings are the PATHs
+  }
+  app.add_flag("--status", options.status, "With --check: print nothing; the exit status says it all");
 }
 
 void add_verbosity_flags(CLI::App& app, Config& config) {

@@ -2,6 +2,8 @@
 
 #include <spindle/actions.hpp>
 #include <spindle/config.hpp>
+#include <spindle/hash_algo.hpp>
+#include <spindle/hash_run.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -13,9 +15,34 @@ namespace spindle::cli {
 // The one flag table: every flag's name and documentation is written once, here, and shared by
 // the subcommands that take it. The man page and README are checked against --help by a test.
 void add_walk_flags(CLI::App& app, Config& config);
-void add_candidate_flags(CLI::App& app, Config& config);
+void add_candidate_flags(CLI::App& app, Config& config);  // add_size_flags, --include-empty, -H
+void add_size_flags(CLI::App& app, Config& config);       // --min-size, --max-size
 void add_threads_flag(CLI::App& app, Config& config);
-void add_report_flags(CLI::App& app, Config& config);
+void add_report_flags(CLI::App& app, Config& config);  // --format, then add_output_flags
+void add_output_flags(CLI::App& app, Config& config);  // -o, --stats, --progress
+
+// --files-from FILE and --null (group and hash): PATHs from a list instead of the command line.
+struct PathListOptions {
+  std::string files_from;  // empty: PATHs from the command line; "-": standard input
+  bool null_separated = false;
+};
+// Must follow add_walk_flags (a list excludes PATH arguments).
+void add_path_list_flags(CLI::App& app, PathListOptions& options);
+
+// -z/--zero (group's text and fdupes formats, hash listings): NUL ends each line, nothing escaped.
+void add_zero_flag(CLI::App& app, bool& zero);
+
+// What `spindle hash` takes beyond the shared flags.
+struct HashOptions {
+  HashAlgo algo = HashAlgo::xxh128;
+  bool tag = false;
+  bool zero = false;
+  ListOrder order = ListOrder::path;
+  bool check = false;   // PATHs are listings to verify
+  bool status = false;  // --check: print nothing, only the exit status
+};
+// --algo, --tag, --order, -f/--format text|json (into config.format), -c/--check, --status.
+void add_hash_flags(CLI::App& app, Config& config, HashOptions& options);
 void add_verbosity_flags(CLI::App& app, Config& config);
 
 // What `spindle devices` takes beyond the shared flags.

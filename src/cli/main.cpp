@@ -44,7 +44,8 @@ int run(int argc, char** argv) {
   // (Inherited by the subcommands' options.)
   app.option_defaults()->disable_flag_override();
 
-  std::vector<Command> commands{register_group(app, context), register_devices(app, context)};
+  std::vector<Command> commands{register_group(app, context), register_devices(app, context),
+                                register_hash(app, context)};
   for (Command& command : register_actions(app, context)) {
     commands.push_back(std::move(command));
   }

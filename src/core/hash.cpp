@@ -218,4 +218,33 @@ Result<Digest> InputFile::hash_all(std::uint64_t size, std::span<std::byte> buff
   return digest;
 }
 
+Result<std::uint64_t> InputFile::read_all(std::uint64_t size, std::span<std::byte> buffer,
+                                          const std::function<void(std::span<const std::byte>)>& consume) {
+  ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  std::uint64_t done = 0;
+  while (done < size) {
+    if (m_cancel != nullptr && m_cancel->cancelled()) {
+      return error(ECANCELED, "read");
+    }
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - done));
+    ssize_t got = ::pread(m_fd, buffer.data(), want, static_cast<off_t>(done));
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return error(errno, "read");
+    }
+    if (got == 0) {
+      return FileError{m_path, 0, "changed", "file shrank while it was read"};
+    }
+    consume(buffer.first(static_cast<std::size_t>(got)));
+    done += static_cast<std::uint64_t>(got);
+  }
+  std::byte probe[1];
+  if (::pread(m_fd, probe, 1, static_cast<off_t>(size)) > 0) {
+    return FileError{m_path, 0, "changed", "file grew while it was read"};
+  }
+  return done;
+}
+
 }  // namespace spindle

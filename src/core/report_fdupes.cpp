@@ -5,14 +5,15 @@ namespace spindle {
 void FdupesReporter::write(const GroupResult& result, std::ostream& out) {
   ChunkedOutput chunks(out);
   std::string& text = chunks.buffer();
+  const char end = m_options.zero_terminated ? '\0' : '\n';
   for (const DuplicateGroup& group : result.groups) {
     for (FileIndex index : group.files) {
       append_report_path(text, result.files, index, m_options);
-      text += '\n';
+      text += end;
       chunks.maybe_flush();
     }
     // fdupes 2.2 ends every group with an empty line, the last one included.
-    text += '\n';
+    text += end;
   }
   chunks.finish();
 }

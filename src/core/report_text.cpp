@@ -18,10 +18,11 @@ void append_report_path(std::string& out, const FileTable& files, FileIndex inde
 void TextReporter::write(const GroupResult& result, std::ostream& out) {
   ChunkedOutput chunks(out);
   std::string& text = chunks.buffer();
+  const char end = m_options.zero_terminated ? '\0' : '\n';
   bool first = true;
   for (const DuplicateGroup& group : result.groups) {
     if (!first) {
-      text += '\n';
+      text += end;
     }
     first = false;
     text += "# ";
@@ -34,12 +35,13 @@ void TextReporter::write(const GroupResult& result, std::ostream& out) {
     text += to_hex(group.hash);
     text += ", ";
     text += human_size(group.wasted());
-    text += " wasted\n";
+    text += " wasted";
+    text += end;
     // Raw bytes, as fdupes writes them (the man page points to json/csv for names with newlines),
     // unless the reader is a terminal.
     for (FileIndex index : group.files) {
       append_report_path(text, result.files, index, m_options);
-      text += '\n';
+      text += end;
       chunks.maybe_flush();
     }
   }

@@ -529,17 +529,16 @@ WalkResult Walker::finish() {
 
 }  // namespace
 
+namespace {
+
 // One round walks the PATHs that no earlier remaining PATH contains, each in parallel, then the
 // directories reached through symlinks (--follow-links): after the real tree, one link at a time
 // in path order, so a directory that is reachable both ways is always listed under its real
 // path, or under the smallest link path, whatever the thread count. PATHs that the round's walks
 // were left to reach and did not are the next round's.
-WalkResult walk(const Config& config, Logger& log, const CancelToken& user_cancel, std::span<const Mount> mounts,
-                Progress* progress, const WalkBudget* budget) {
+WalkResult walk_run(const Config& config, Logger& log, const CancelToken& user_cancel, std::span<const Mount> mounts,
+                    Progress* progress, const WalkBudget* budget) {
   CancelToken cancel(&user_cancel);  // also stopped by the budget
-  if (config.paths.size() > FileEntry::k_max_root + std::size_t{1}) {
-    throw Fatal("more than " + std::to_string(FileEntry::k_max_root + 1) + " PATHs");
-  }
   std::vector<Root> roots = resolve_roots(config.paths);
   const int wanted = config.threads.main_threads();
   const int threads = threads_within_descriptor_budget(wanted, k_fds_per_thread, k_fd_reserve);
@@ -592,6 +591,35 @@ WalkResult walk(const Config& config, Logger& log, const CancelToken& user_cance
   if (result.skipped_unreliable > 0) {
     log.warning(std::to_string(result.skipped_unreliable) +
                 " files on kernel interface file systems (/sys, /proc) skipped: size not reliable (-v names them)");
+  }
+  return result;
+}
+
+}  // namespace
+
+// A --files-from list can name millions of PATHs, more than FileEntry::root counts: they are
+// walked in runs, one after the other, each run as one walk (its overlaps resolved as always).
+WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, std::span<const Mount> mounts,
+                Progress* progress, const WalkBudget* budget) {
+  constexpr std::size_t k_run = std::size_t{FileEntry::k_max_root} + 1;
+  if (config.paths.size() <= k_run) {
+    return walk_run(config, log, cancel, mounts, progress, budget);
+  }
+  WalkResult result;
+  result.chunk_starts.clear();
+  Config part = config;
+  for (std::size_t first = 0; first < config.paths.size() && !cancel.cancelled(); first += k_run) {
+    const std::size_t last = std::min(config.paths.size(), first + k_run);
+    part.paths.assign(config.paths.begin() + static_cast<std::ptrdiff_t>(first),
+                      config.paths.begin() + static_cast<std::ptrdiff_t>(last));
+    WalkResult run = walk_run(part, log, cancel, mounts, progress, budget);  // a budget bounds each run
+    result.chunk_starts.push_back(static_cast<FileIndex>(result.files.size()));
+    result.files.append(run.files);
+    result.errors.insert(result.errors.end(), std::make_move_iterator(run.errors.begin()),
+                         std::make_move_iterator(run.errors.end()));
+    result.directories += run.directories;
+    result.skipped_special += run.skipped_special;
+    result.skipped_unreliable += run.skipped_unreliable;
   }
   return result;
 }
