@@ -72,6 +72,7 @@ Command register_group(CLI::App& root, Context& context) {
   add_walk_flags(*app, config);
   add_candidate_flags(*app, config);
   add_threads_flag(*app, config);
+  add_cache_flags(*app, config);
   add_report_flags(*app, config);
   add_verbosity_flags(*app, config);
   return {app, [&context] { return run(context); }};

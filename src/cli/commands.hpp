@@ -23,5 +23,6 @@ struct Command {
 
 Command register_group(CLI::App& root, Context& context);
 Command register_devices(CLI::App& root, Context& context);
+Command register_cache(CLI::App& root, Context& context);
 
 }  // namespace spindle::cli

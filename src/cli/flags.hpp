@@ -16,6 +16,12 @@ void add_candidate_flags(CLI::App& app, Config& config);
 void add_threads_flag(CLI::App& app, Config& config);
 void add_report_flags(CLI::App& app, Config& config);
 void add_verbosity_flags(CLI::App& app, Config& config);
+// The persistent hash cache: --cache, --cache-path, --cache-ignore-ctime (group, hash).
+void add_cache_flags(CLI::App& app, Config& config);
+
+// What `spindle cache` takes: its action, --cache-path and --cache-ignore-ctime (for prune).
+enum class CacheAction { stats, prune, clear };
+void add_cache_command_flags(CLI::App& app, Config& config, CacheAction& action);
 
 // What `spindle devices` takes beyond the shared flags.
 struct DevicesOptions {

@@ -43,7 +43,8 @@ int run(int argc, char** argv) {
   // (Inherited by the subcommands' options.)
   app.option_defaults()->disable_flag_override();
 
-  std::vector<Command> commands{register_group(app, context), register_devices(app, context)};
+  std::vector<Command> commands{register_group(app, context), register_devices(app, context),
+                                register_cache(app, context)};
 
   const std::span<char* const> args(argv + 1, static_cast<std::size_t>(argc > 0 ? argc - 1 : 0));
   if (std::optional<int> status = check_command(app, args)) {
