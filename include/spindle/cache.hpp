@@ -8,7 +8,10 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -16,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 struct sqlite3;
@@ -81,10 +85,11 @@ class HashCache {
   // Was `key`'s entry recorded with a different ctime (renamed or re-linked: an ignore-ctime hit)?
   bool ctime_differs(const CacheKey& key) const;
   // Records the digest for `key` (replacing the entry of that device, inode, algorithm and
-  // stage); `path` is stored for prune. Buffered: written when a batch is full and by flush().
-  // Thread-safe.
+  // stage); `path` is stored for prune. Buffered: a full batch is written by a writer thread,
+  // the rest by flush(). Thread-safe; never waits for the database.
   void record(const CacheKey& key, std::string_view path, const Digest& digest);
-  // Writes what is buffered in one transaction. A database that is busy longer than the busy
+  // Writes everything recorded so far (returns when it is in the database), one transaction
+  // per batch. A database that is busy longer than the busy
   // timeout or fails: one warning, the batch is dropped (the cache only misses later).
   void flush();
 
@@ -96,8 +101,11 @@ class HashCache {
   // Deletes every entry. Returns the number deleted.
   std::uint64_t clear();
 
+  // Write transactions so far (for tests: batching means one per k_batch records).
+  std::uint64_t transactions() const { return m_transactions.load(); }
+
   // Rows per write transaction: one fsync-free WAL commit per this many files.
-  static constexpr std::size_t k_batch = 4096;
+  static constexpr std::size_t k_batch = 16384;
 
  private:
   struct Loaded {
@@ -126,8 +134,17 @@ class HashCache {
   HashAlgo m_algo = HashAlgo::xxh128;
   std::vector<std::string> m_devices;
   std::vector<Loaded> m_loaded;  // sorted by (inode, device, stage); immutable after load
-  std::mutex m_pending_mutex;
+  void write_queued();           // the writer thread
+
+  std::mutex m_pending_mutex;  // guards m_pending, m_queue, m_writing, m_stop
   std::vector<Pending> m_pending;
+  std::deque<std::vector<Pending>> m_queue;  // full batches for the writer thread
+  std::condition_variable m_wake;            // a batch was queued, or stop
+  std::condition_variable m_idle;            // the writer finished a batch
+  bool m_writing = false;
+  bool m_stop = false;
+  std::thread m_writer;  // started with the first full batch
+  std::atomic<std::uint64_t> m_transactions{0};
   std::mutex m_db_mutex;  // one connection: one statement at a time
   bool m_broken = false;  // a write failed: no more writes this run (guarded by m_db_mutex)
 };
