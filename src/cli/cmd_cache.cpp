@@ -74,7 +74,7 @@ int run(Context& context, const CacheOptions& options) {
 }  // namespace
 
 Command register_cache(CLI::App& root, Context& context) {
-  CLI::App* app = root.add_subcommand("cache", "Show, prune or clear the persistent hash cache (--cache)");
+  CLI::App* app = root.add_subcommand("cache", "Show, prune or clear the persistent hash cache");
   auto options = std::make_shared<CacheOptions>();
   add_cache_command_flags(*app, context.config, options->action);
   add_verbosity_flags(*app, context.config);
