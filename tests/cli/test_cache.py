@@ -6,6 +6,7 @@ file is a warning, never a wrong report; `spindle cache stats|prune|clear`.
 Every cache lives in a temp dir: XDG_CACHE_HOME points into one for every run here.
 """
 
+import json
 import os
 import re
 import shutil
@@ -80,6 +81,9 @@ class CacheTest(unittest.TestCase):
         self.assertEqual((hits, misses), (cache_counts(self, first)[1], 0))
         self.assertEqual(second.stdout, uncached.stdout)
         self.assertEqual(first.stdout, uncached.stdout)
+        doc = json.loads(self.group("--cache", "-f", "json").stdout)
+        self.assertEqual((doc["stats"]["bytes_read"], doc["stats"]["cache_hits"], doc["stats"]["cache_misses"]),
+                         (0, hits, 0))
 
     def test_cached_run_leaves_access_times_alone(self):
         if not is_root():

@@ -4,6 +4,7 @@
 #include <spindle/cache.hpp>
 #include <spindle/group.hpp>
 #include <spindle/reader.hpp>
+#include <spindle/report.hpp>
 
 #include <gtest/gtest.h>
 
@@ -314,6 +315,17 @@ TEST(DeviceIds, TheSameDeviceGetsTheSameNonEmptyId) {
   EXPECT_FALSE(id.empty());
   EXPECT_EQ(second.id_of(info.st_dev), id);
   EXPECT_EQ(first.id_of(info.st_dev), id);
+}
+
+TEST(CacheStats, TextShowsExactBytesAndTheCacheLineOnlyWithACache) {
+  RunStats stats;
+  stats.bytes_read = 123456789;
+  EXPECT_NE(format_stats(stats).find("\nbytes read: 123456789\n"), std::string::npos) << format_stats(stats);
+  EXPECT_EQ(format_stats(stats).find("cache:"), std::string::npos);
+  stats.cache_used = true;
+  stats.cache_hits = 7;
+  stats.cache_misses = 3;
+  EXPECT_NE(format_stats(stats).find("\ncache: 7 hits, 3 misses\n"), std::string::npos) << format_stats(stats);
 }
 
 // ---- through run_group: the reader seam -----------------------------------------------------
