@@ -330,15 +330,23 @@ TEST(CacheStats, TextShowsExactBytesAndTheCacheLineOnlyWithACache) {
 
 // ---- through run_group: the reader seam -----------------------------------------------------
 
-// Counts the reads that reach the file system.
+// Counts the reads that reach the file system and succeed; can cancel the run after one.
 class CountingReader : public FileReader {
  public:
   Result<Digest> read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
                       const CancelToken& cancel, FdBudget* descriptors) override {
-    reads.fetch_add(1);
-    return m_inner.read(kind, files, f, worker, opened, cancel, descriptors);
+    Result<Digest> digest = m_inner.read(kind, files, f, worker, opened, cancel, descriptors);
+    if (!digest.ok()) {
+      return digest;  // a read cut short by the cancel: not a read that could be cached
+    }
+    if (reads.fetch_add(1) + 1 == cancel_after && cancel_token != nullptr) {
+      cancel_token->cancel();  // as SIGINT would, right after this read
+    }
+    return digest;
   }
   std::atomic<int> reads{0};
+  int cancel_after = -1;
+  CancelToken* cancel_token = nullptr;
 
  private:
   SystemReader m_inner;
@@ -424,6 +432,25 @@ TEST_F(CachedGroupTest, AChangedFileIsReadAgainAndOnlyIt) {
   EXPECT_EQ(m_reader.reads.load() - reads_before, 3);
   EXPECT_EQ(second.stats.cache_misses, 3u);
   EXPECT_EQ(second.stats.bytes_read, 4096u + 4096u + 10240u);
+}
+
+TEST_F(CachedGroupTest, AnInterruptedRunKeepsWhatItRead) {
+  m_reader.cancel_after = 5;
+  m_reader.cancel_token = &m_cancel;
+  GroupResult interrupted = run();
+  ASSERT_TRUE(interrupted.cancelled);
+  const int read_before_cancel = m_reader.reads.load();
+  ASSERT_GE(read_before_cancel, 5);
+  std::unique_ptr<HashCache> cache = HashCache::open(m_config.cache_path, m_log);
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(cache->summary().entries, static_cast<std::uint64_t>(read_before_cancel));
+  cache.reset();
+  // The next run reads only what the first did not.
+  CancelToken fresh;
+  m_reader.cancel_after = -1;
+  GroupResult next = run_group(m_config, m_log, fresh, {m_probe, m_calibration, m_reader});
+  EXPECT_EQ(groups(next), m_expected);
+  EXPECT_EQ(next.stats.cache_hits, static_cast<std::uint64_t>(read_before_cancel));
 }
 
 }  // namespace
