@@ -184,7 +184,7 @@ Opened open_database(const std::filesystem::path& path) {
 // An empty file for SQLite to open, private from the start (SQLite gives its -wal and -shm files
 // the mode of the database).
 bool create_private_file(const std::filesystem::path& path, std::string& error) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     error = shown(path) + ": cannot create: " + std::strerror(errno);
     return false;
@@ -256,12 +256,14 @@ std::unique_ptr<HashCache> HashCache::open(const std::filesystem::path& path, Lo
     log.warning("cache: " + shown(path.string() + ".lock") + ": cannot create: " + std::strerror(errno) + without);
     return nullptr;
   }
+  // An existing cache may be a symlink to a regular file (dotfile managers make them).
   struct stat info {};
-  if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+  const bool exists = ::stat(path.c_str(), &info) == 0;
+  if (exists && !S_ISREG(info.st_mode)) {
     log.warning("cache: " + shown(path) + ": not a regular file" + without);
     return nullptr;
   }
-  if (!create_private_file(path, error)) {
+  if (!exists && !create_private_file(path, error)) {
     log.warning("cache: " + error + without);
     return nullptr;
   }

@@ -202,6 +202,15 @@ TEST_F(HashCacheTest, AZeroLengthFileBecomesACacheSilently) {
   EXPECT_EQ(m_sink.contents(), "");
 }
 
+TEST_F(HashCacheTest, ASymlinkToACacheIsFollowed) {
+  m_path = m_tree.path("real.sqlite");
+  store(base_key(), m_digest);
+  m_tree.mkdir("cache");
+  m_path = m_tree.symlink(m_tree.path("real.sqlite"), "cache/hashes.sqlite");
+  EXPECT_EQ(reopen()->lookup(base_key(), false), m_digest);
+  EXPECT_EQ(m_sink.contents(), "");
+}
+
 TEST_F(HashCacheTest, AnotherProgramsDatabaseIsMovedAside) {
   m_tree.mkdir("cache");
   sql(m_path, "CREATE TABLE entries(x); INSERT INTO entries VALUES(1);");
