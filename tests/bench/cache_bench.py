@@ -94,9 +94,8 @@ def main():
     for name, value in median.items():
         print("| %s | %.3f | %.2f | %.2f |" % (name, value, value / median["find -printf '%s'"],
                                                 value / median["group (no cache)"]))
-    for line in stats.decode(errors="replace").splitlines():
-        if line.startswith(("bytes read:", "cache:")):
-            print("\nLast cached run: `%s`" % line)
+    lines = [line for line in stats.decode(errors="replace").splitlines() if line.startswith(("bytes read:", "cache:"))]
+    print("\nLast cached run: " + ", ".join("`%s`" % line for line in lines))
 
 
 if __name__ == "__main__":
