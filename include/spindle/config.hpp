@@ -31,6 +31,11 @@ struct Config {
   bool include_empty = false;
   bool hard_links = false;  // report hard links to one inode as duplicates of each other
 
+  // Persistent hash cache (cache.hpp): off unless asked for.
+  bool cache = false;
+  std::string cache_path;           // the database; empty: $XDG_CACHE_HOME/spindle/hashes.sqlite
+  bool cache_ignore_ctime = false;  // keep entries of renamed files (a changed ctime alone is no change)
+
   // Threads and devices.
   ThreadsSpec threads;
 

@@ -8,6 +8,8 @@
 #include <spindle/result.hpp>
 #include <spindle/stage_kind.hpp>
 
+#include <optional>
+
 namespace spindle {
 
 // How the hashing pipeline reads a file: the one seam between it and the disk (as ninja's
@@ -23,6 +25,12 @@ class FileReader {
   // from pool threads, concurrently.
   virtual Result<Digest> read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
                               const CancelToken& cancel, FdBudget* descriptors) = 0;
+  // The digest `read` would give, when it is known without opening the file (a hit of the
+  // persistent cache, CachingReader), else nullopt. The pipeline asks first: a file known this
+  // way is neither opened ahead nor counted as bytes read. Called from pool threads, concurrently.
+  virtual std::optional<Digest> known(StageKind /*kind*/, const FileTable& /*files*/, FileIndex /*f*/) {
+    return std::nullopt;
+  }
 };
 
 // Test seam inside the system reader: told, on the reader's thread, that it has hashed the bytes

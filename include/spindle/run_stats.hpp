@@ -43,8 +43,12 @@ struct RunStats {
   std::uint64_t duplicate_files = 0;  // files in groups, minus one per group
   std::uint64_t wasted_bytes = 0;
   std::uint64_t errors = 0;
-  std::uint64_t bytes_read = 0;
+  std::uint64_t bytes_read = 0;  // file content read, exactly (cache hits read none)
   std::uint64_t elapsed_ns = 0;
+  // The persistent cache (--cache): reads it answered, and reads that went to the file.
+  bool cache_used = false;
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_misses = 0;
   std::vector<StageReport> stages;
   std::vector<PoolReport> pools;
 };

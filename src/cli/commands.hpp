@@ -37,4 +37,6 @@ std::string hash_stats_text(const HashRunResult& run, std::uint64_t files_scanne
 // `spindle hash --check`: verify the checksum listings `listings` ("-": standard input).
 int run_check(Context& context, const HashOptions& options, const std::vector<std::string>& listings);
 
+Command register_cache(CLI::App& root, Context& context);
+
 }  // namespace spindle::cli

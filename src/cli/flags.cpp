@@ -344,6 +344,54 @@ void add_verbosity_flags(CLI::App& app, Config& config) {
       "-q,--quiet", [&config] { config.verbosity = -1; }, "Log only errors to stderr");
 }
 
+namespace {
+
+// What a cache entry must still match, said once for --cache and --cache-ignore-ctime.
+const char* const k_cache_ctime_help =
+    "Also use a cache entry when only the file's ctime changed: renamed files, files moved within their filesystem "
+    "and files whose links or permissions changed stay cached. The trade-off: a file rewritten and then given its "
+    "old size and mtime back (touch -d) changes only its ctime, and is then not read again";
+
+}  // namespace
+
+void add_cache_flags(CLI::App& app, Config& config) {
+  app.add_flag("--cache", config.cache,
+               "Keep digests in a persistent cache and use them for files that did not change (same filesystem, "
+               "inode, size, mtime and ctime, to the nanosecond): a run over an unchanged tree reads no file content. "
+               "Default database $XDG_CACHE_HOME/spindle/hashes.sqlite (else ~/.cache/spindle/hashes.sqlite); see "
+               "CACHE in the man page");
+  app.add_option_function<std::string>(
+         "--cache-path",
+         [&config](const std::string& path) {
+           config.cache = true;
+           config.cache_path = path;
+         },
+         "Use the cache database FILE (created if missing; implies --cache)")
+      ->type_name("FILE");
+  app.add_flag_callback(
+      "--cache-ignore-ctime",
+      [&config] {
+        config.cache = true;
+        config.cache_ignore_ctime = true;
+      },
+      std::string(k_cache_ctime_help) + " (implies --cache)");
+}
+
+void add_cache_command_flags(CLI::App& app, Config& config, CacheAction& action) {
+  add_choice_option(app, "action", action,
+                    {{"stats", CacheAction::stats}, {"prune", CacheAction::prune}, {"clear", CacheAction::clear}},
+                    "stats: entries, files, size on disk and path of the cache; prune: delete the entries of files "
+                    "that no longer exist or changed (a renamed file's old entry too); clear: delete every entry")
+      ->type_name("ACTION")
+      ->required();
+  app.add_option("--cache-path", config.cache_path,
+                 "The cache database (default $XDG_CACHE_HOME/spindle/hashes.sqlite, else "
+                 "~/.cache/spindle/hashes.sqlite)")
+      ->type_name("FILE");
+  app.add_flag("--cache-ignore-ctime", config.cache_ignore_ctime,
+               "prune: keep entries whose file changed only its ctime (as runs with this flag use them)");
+}
+
 void add_devices_flags(CLI::App& app, Config& config, DevicesOptions& options) {
   app.add_option("paths", options.paths,
                  "Show the devices these files and directories live on (default: every mounted filesystem "

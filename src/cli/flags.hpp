@@ -44,6 +44,12 @@ struct HashOptions {
 // --algo, --tag, --order, -f/--format text|json (into config.format), -c/--check, --status.
 void add_hash_flags(CLI::App& app, Config& config, HashOptions& options);
 void add_verbosity_flags(CLI::App& app, Config& config);
+// The persistent hash cache: --cache, --cache-path, --cache-ignore-ctime (group, hash).
+void add_cache_flags(CLI::App& app, Config& config);
+
+// What `spindle cache` takes: its action, --cache-path and --cache-ignore-ctime (for prune).
+enum class CacheAction { stats, prune, clear };
+void add_cache_command_flags(CLI::App& app, Config& config, CacheAction& action);
 
 // What `spindle devices` takes beyond the shared flags.
 struct DevicesOptions {

@@ -45,7 +45,7 @@ int run(int argc, char** argv) {
   app.option_defaults()->disable_flag_override();
 
   std::vector<Command> commands{register_group(app, context), register_devices(app, context),
-                                register_hash(app, context)};
+                                register_hash(app, context), register_cache(app, context)};
   for (Command& command : register_actions(app, context)) {
     commands.push_back(std::move(command));
   }

@@ -1,3 +1,5 @@
+#include <spindle/cache.hpp>
+#include <spindle/caching_reader.hpp>
 #include <spindle/device.hpp>
 #include <spindle/fd_budget.hpp>
 #include <spindle/group.hpp>
@@ -12,6 +14,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -164,6 +168,17 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   FdBudget descriptors(free_descriptors(k_descriptor_reserve));
   log.debug("descriptor limit leaves " + std::to_string(descriptors.capacity()) + " files open for reading");
 
+  // The persistent cache (--cache) answers what it knows; the reader reads the rest. Opened after
+  // the walk, when the run's devices are known: only their entries are loaded. Pending entries
+  // are written when the cache closes, on every way out of here (an interrupted run keeps them).
+  std::unique_ptr<HashCache> cache = config.cache ? HashCache::open(cache_location(config.cache_path), log) : nullptr;
+  DeviceIds device_ids;
+  std::optional<CachingReader> caching;
+  if (cache) {
+    caching.emplace(inputs.reader, *cache, HashAlgo::xxh128, config.cache_ignore_ctime, st_devs, device_ids);
+  }
+  FileReader& reader = caching ? static_cast<FileReader&>(*caching) : inputs.reader;
+
   // Prefix, suffix, full: one join over every device pool, each group advancing on its own.
   PipelineContext context{.config = config,
                           .log = log,
@@ -173,7 +188,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
                           .pool_of_file = pool_of_file,
                           .sizing = sizing,
                           .cached_threads = usable_cpus(),
-                          .reader = inputs.reader,
+                          .reader = reader,
                           .progress = progress,
                           .descriptors = &descriptors};
   PipelineResult hashed = hash_candidates(std::move(candidates), context);
@@ -204,6 +219,11 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   stats.groups = result.groups.size();
   stats.errors = result.errors.size();
   stats.bytes_read = hashed.bytes_read;
+  if (caching) {
+    stats.cache_used = true;
+    stats.cache_hits = caching->hits();
+    stats.cache_misses = caching->misses();
+  }
   for (std::size_t p = 0; p < pools.size(); ++p) {
     const PhysicalDevice& device = devices.devices()[p];
     const PoolCounters& counters = pools.counters(p);

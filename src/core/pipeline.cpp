@@ -28,6 +28,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 namespace spindle {
@@ -357,6 +358,18 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position
   const CancelToken& cancel = m_context.cancel;
   StageTally& tally = m_tally[kind_index(kind)];
   PoolCounters& counters = m_context.pools.counters(pool);
+  // Digests known without reading (persistent cache hits) first: such a file is neither opened
+  // ahead nor ordered on the disk, and its bytes are not counted as read.
+  std::size_t known = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (std::optional<Digest> digest = m_context.reader.known(kind, files, m_member[batch[i]])) {
+      finish_read(batch[i], *digest);
+      ++known;
+    } else {
+      batch[i - known] = batch[i];
+    }
+  }
+  batch.resize(batch.size() - known);
   std::unique_ptr<ReadAhead> ahead;
   const std::size_t depth = m_queues[pool]->read_ahead;
   if (m_queues[pool]->team == 1 && batch.size() > 1 && depth > 0) {
@@ -404,8 +417,8 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position
   raise_to(tally.last_read_ns, now_ns());
   tally.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
   m_bytes_read.fetch_add(bytes, std::memory_order_relaxed);
-  m_context.progress.add(done, bytes);
-  counters.files.fetch_add(done, std::memory_order_relaxed);
+  m_context.progress.add(known + done, bytes);
+  counters.files.fetch_add(known + done, std::memory_order_relaxed);
   counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
 }
 

@@ -172,6 +172,11 @@ std::string format_stats(const RunStats& stats) {
   out += "read " + human_size(stats.bytes_read) + " in ";
   append_ms(out, stats.elapsed_ns);
   out += " ms\n";
+  // Exact, on a line of its own, for scripts (a cached run over an unchanged tree reads 0).
+  out += "bytes read: " + std::to_string(stats.bytes_read) + '\n';
+  if (stats.cache_used) {
+    out += "cache: " + std::to_string(stats.cache_hits) + " hits, " + std::to_string(stats.cache_misses) + " misses\n";
+  }
 
   std::size_t name_width = 0;
   for (const StageReport& stage : stats.stages) {

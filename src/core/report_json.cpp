@@ -71,6 +71,10 @@ void append_stats(std::string& out, const RunStats& stats) {
   append_uint_member(out, "wasted_bytes", stats.wasted_bytes);
   append_uint_member(out, "errors", stats.errors);
   append_uint_member(out, "bytes_read", stats.bytes_read);
+  if (stats.cache_used) {
+    append_uint_member(out, "cache_hits", stats.cache_hits);
+    append_uint_member(out, "cache_misses", stats.cache_misses);
+  }
   append_ms_member(out, "elapsed_ms", stats.elapsed_ns);
   out += ",\"stages\":[";
   for (std::size_t i = 0; i < stats.stages.size(); ++i) {

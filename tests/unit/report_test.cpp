@@ -545,6 +545,7 @@ TEST(FormatStats, Block) {
       "scanned 12 files (4.6 KiB) in 3 directories, skipped 1 special file, 2 errors\n"
       "found 2 groups, 7 duplicate files, 3.0 KiB wasted\n"
       "read 4.9 KiB in 12.345 ms\n"
+      "bytes read: 5000\n"
       "stage walk  12 -> 12 files, 0 groups, 0 B read, 1.000 ms\n"
       "stage size  12 -> 9 files, 2 groups, 0 B read, 0.000 ms\n"
       "stage full  9 -> 9 files, 2 groups, 4.6 KiB read, 2.500 ms, threads vda=2\n"

@@ -1,0 +1,102 @@
+#include <spindle/caching_reader.hpp>
+#include <spindle/fd_budget.hpp>
+
+#include <climits>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+
+namespace spindle {
+
+CachingReader::CachingReader(FileReader& inner, HashCache& cache, HashAlgo algo, bool ignore_ctime,
+                             std::span<const std::uint64_t> devices, DeviceIds& ids)
+    : m_inner(inner), m_cache(cache), m_ignore_ctime(ignore_ctime), m_devices(devices.begin(), devices.end()) {
+  std::sort(m_devices.begin(), m_devices.end());
+  m_devices.erase(std::unique(m_devices.begin(), m_devices.end()), m_devices.end());
+  std::vector<std::string> names;
+  names.reserve(m_devices.size());
+  for (std::uint64_t device : m_devices) {
+    names.push_back(ids.id_of(device));
+  }
+  m_cache.load(algo, names);
+  char cwd[PATH_MAX];
+  if (::getcwd(cwd, sizeof(cwd)) != nullptr) {
+    m_cwd = cwd;
+    if (m_cwd.back() != '/') {
+      m_cwd += '/';
+    }
+  }
+}
+
+std::optional<CacheKey> CachingReader::key_of(StageKind kind, const FileTable& files, FileIndex f) const {
+  const FileEntry& entry = files[f];
+  const std::uint64_t device = entry.device();
+  auto it = std::lower_bound(m_devices.begin(), m_devices.end(), device);
+  if (it == m_devices.end() || *it != device) {
+    return std::nullopt;
+  }
+  return CacheKey{.device = static_cast<std::uint32_t>(it - m_devices.begin()),
+                  .inode = entry.ino,
+                  .size = entry.size,
+                  .mtime_ns = entry.mtime_ns,
+                  .ctime_ns = entry.ctime_ns,
+                  .stage = kind};
+}
+
+std::string CachingReader::recorded_path(const FileTable& files, FileIndex f) const {
+  std::string path;
+  if (files.directory(f).empty() || files.directory(f).front() != '/') {
+    path = m_cwd;
+  }
+  files.append_path(f, path);
+  return path;
+}
+
+std::optional<Digest> CachingReader::hit(const CacheKey& key, const FileTable& files, FileIndex f) {
+  std::optional<Digest> digest = m_cache.lookup(key, m_ignore_ctime);
+  if (!digest) {
+    return std::nullopt;
+  }
+  m_hits.fetch_add(1, std::memory_order_relaxed);
+  if (m_ignore_ctime && m_cache.ctime_differs(key)) {
+    // Renamed, moved or re-linked since it was recorded: keep the entry, with the path and ctime
+    // of now, so prune finds the file where it is.
+    m_cache.record(key, recorded_path(files, f), *digest);
+  }
+  return digest;
+}
+
+std::optional<Digest> CachingReader::known(StageKind kind, const FileTable& files, FileIndex f) {
+  std::optional<CacheKey> key = key_of(kind, files, f);
+  return key ? hit(*key, files, f) : std::nullopt;
+}
+
+Result<Digest> CachingReader::read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
+                                   const CancelToken& cancel, FdBudget* descriptors) {
+  std::optional<CacheKey> key = key_of(kind, files, f);
+  if (key) {
+    if (std::optional<Digest> digest = hit(*key, files, f)) {
+      if (opened >= 0) {
+        // A read-ahead opened it: the reader owns that descriptor and its share of the budget.
+        ::close(opened);
+        if (descriptors != nullptr) {
+          descriptors->release();
+        }
+      }
+      return *digest;
+    }
+  }
+  m_misses.fetch_add(1, std::memory_order_relaxed);
+  Result<Digest> digest = m_inner.read(kind, files, f, worker, opened, cancel, descriptors);
+  if (digest.ok()) {
+    m_bytes_read.fetch_add(bytes_for_stage(kind, files[f].size), std::memory_order_relaxed);
+    if (key) {
+      m_cache.record(*key, recorded_path(files, f), *digest);
+    }
+  }
+  return digest;
+}
+
+}  // namespace spindle

@@ -1,0 +1,466 @@
+#include "fakes/fake_device_probe.hpp"
+#include "fakes/temp_tree.hpp"
+
+#include <spindle/cache.hpp>
+#include <spindle/group.hpp>
+#include <spindle/reader.hpp>
+#include <spindle/report.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sqlite3.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace spindle {
+namespace {
+
+using fakes::FakeDeviceProbe;
+using fakes::TempSink;
+using fakes::TempTree;
+
+const std::vector<std::string> k_devices{"uuid:aaaa", "uuid:bbbb"};
+
+CacheKey base_key() {
+  return CacheKey{.device = 0,
+                  .inode = 42,
+                  .size = 1000,
+                  .mtime_ns = 1'700'000'000'123'456'789,
+                  .ctime_ns = 1'700'000'001'000'000'007,
+                  .stage = StageKind::full};
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+// SQL on the database file, as another program (or a bad disk) would change it.
+void sql(const std::string& path, const char* statement) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, statement, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+class HashCacheTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<HashCache> open() { return HashCache::open(m_path, m_log); }
+  // A new handle (as the next run would have), loaded for `algo` on k_devices.
+  std::unique_ptr<HashCache> reopen(HashAlgo algo = HashAlgo::xxh128) {
+    std::unique_ptr<HashCache> cache = open();
+    EXPECT_NE(cache, nullptr) << m_sink.contents();
+    if (cache) {
+      cache->load(algo, k_devices);
+    }
+    return cache;
+  }
+  void store(const CacheKey& key, Digest digest, HashAlgo algo = HashAlgo::xxh128) {
+    std::unique_ptr<HashCache> cache = reopen(algo);
+    cache->record(key, "/some/file", digest);
+    cache->flush();
+  }
+
+  TempTree m_tree;
+  std::string m_path = m_tree.path("cache/hashes.sqlite");
+  TempSink m_sink;
+  Logger m_log{m_sink.get(), LogLevel::warning};
+  const Digest m_digest{0x0123456789abcdef, 0xfedcba9876543210};
+};
+
+TEST_F(HashCacheTest, AnEntryIsFoundByTheNextHandle) {
+  store(base_key(), m_digest);
+  std::unique_ptr<HashCache> cache = reopen();
+  EXPECT_EQ(cache->lookup(base_key(), false), m_digest);
+  EXPECT_EQ(m_sink.contents(), "");
+}
+
+TEST_F(HashCacheTest, EveryKeyFieldThatDiffersIsAMiss) {
+  store(base_key(), m_digest);
+  std::unique_ptr<HashCache> cache = reopen();
+  CacheKey key = base_key();
+  key.size += 1;
+  EXPECT_EQ(cache->lookup(key, false), std::nullopt) << "size";
+  key = base_key();
+  key.mtime_ns += 1;
+  EXPECT_EQ(cache->lookup(key, false), std::nullopt) << "mtime";
+  key = base_key();
+  key.ctime_ns += 1;
+  EXPECT_EQ(cache->lookup(key, false), std::nullopt) << "ctime";
+  key = base_key();
+  key.inode += 1;
+  EXPECT_EQ(cache->lookup(key, false), std::nullopt) << "inode";
+  key = base_key();
+  key.device = 1;
+  EXPECT_EQ(cache->lookup(key, false), std::nullopt) << "device";
+  key = base_key();
+  key.stage = StageKind::prefix;
+  EXPECT_EQ(cache->lookup(key, false), std::nullopt) << "stage";
+  // Another algorithm's entries are not even loaded.
+  std::unique_ptr<HashCache> other = reopen(HashAlgo::xxh3);
+  EXPECT_EQ(other->lookup(base_key(), false), std::nullopt) << "algo";
+}
+
+TEST_F(HashCacheTest, IgnoringCtimeUsesAnEntryWhoseOnlyChangeIsCtime) {
+  store(base_key(), m_digest);
+  std::unique_ptr<HashCache> cache = reopen();
+  CacheKey renamed = base_key();
+  renamed.ctime_ns += 5;
+  EXPECT_EQ(cache->lookup(renamed, true), m_digest);
+  EXPECT_TRUE(cache->ctime_differs(renamed));
+  CacheKey written = renamed;
+  written.mtime_ns += 1;
+  EXPECT_EQ(cache->lookup(written, true), std::nullopt) << "mtime still counts";
+}
+
+TEST_F(HashCacheTest, AChangedFileReplacesItsEntry) {
+  store(base_key(), m_digest);
+  CacheKey grown = base_key();
+  grown.size = 2000;
+  const Digest other{1, 2};
+  store(grown, other);
+  std::unique_ptr<HashCache> cache = reopen();
+  EXPECT_EQ(cache->lookup(base_key(), false), std::nullopt);
+  EXPECT_EQ(cache->lookup(grown, false), other);
+  EXPECT_EQ(cache->summary().entries, 1u);
+}
+
+TEST_F(HashCacheTest, WritesGoInBatchesAndFlushWritesTheRest) {
+  std::unique_ptr<HashCache> writer = reopen();
+  const std::size_t total = 3 * HashCache::k_batch + 10;
+  for (std::size_t i = 0; i < total; ++i) {
+    CacheKey key = base_key();
+    key.inode = i;
+    writer->record(key, "/f", m_digest);
+  }
+  std::unique_ptr<HashCache> reader = open();
+  EXPECT_LE(reader->summary().entries, 3 * HashCache::k_batch) << "the last partial batch waits for flush";
+  writer->flush();
+  EXPECT_EQ(reader->summary().entries, total);
+  EXPECT_EQ(writer->transactions(), 4u) << "one transaction per batch";
+}
+
+TEST_F(HashCacheTest, ClosingFlushes) {
+  {
+    std::unique_ptr<HashCache> writer = reopen();
+    writer->record(base_key(), "/f", m_digest);
+  }
+  EXPECT_EQ(reopen()->lookup(base_key(), false), m_digest);
+}
+
+TEST_F(HashCacheTest, TheDatabaseIsPrivate) {
+  store(base_key(), m_digest);
+  struct stat info {};
+  ASSERT_EQ(::stat(m_path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(m_tree.path("cache").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0700u);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(m_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &statement, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(statement, 0), 1) << "schema version recorded";
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+}
+
+TEST_F(HashCacheTest, GarbageIsMovedAsideAndANewCacheMade) {
+  m_tree.mkdir("cache");
+  const std::string garbage(10000, 'x');
+  spit(m_path, garbage);
+  std::unique_ptr<HashCache> cache = open();
+  ASSERT_NE(cache, nullptr);
+  const std::string log = m_sink.contents();
+  EXPECT_NE(log.find("moved to"), std::string::npos) << log;
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << "one warning: " << log;
+  EXPECT_EQ(slurp(m_path + ".corrupt"), garbage) << "nothing deleted";
+  cache->load(HashAlgo::xxh128, k_devices);
+  cache->record(base_key(), "/f", m_digest);
+  cache->flush();
+  EXPECT_EQ(reopen()->lookup(base_key(), false), m_digest);
+}
+
+TEST_F(HashCacheTest, AZeroLengthFileBecomesACacheSilently) {
+  m_tree.write("cache/hashes.sqlite", "");
+  store(base_key(), m_digest);
+  EXPECT_EQ(reopen()->lookup(base_key(), false), m_digest);
+  EXPECT_EQ(m_sink.contents(), "");
+}
+
+TEST_F(HashCacheTest, ASymlinkToACacheIsFollowed) {
+  m_path = m_tree.path("real.sqlite");
+  store(base_key(), m_digest);
+  m_tree.mkdir("cache");
+  m_path = m_tree.symlink(m_tree.path("real.sqlite"), "cache/hashes.sqlite");
+  EXPECT_EQ(reopen()->lookup(base_key(), false), m_digest);
+  EXPECT_EQ(m_sink.contents(), "");
+}
+
+TEST_F(HashCacheTest, AnotherProgramsDatabaseIsMovedAside) {
+  m_tree.mkdir("cache");
+  sql(m_path, "CREATE TABLE entries(x); INSERT INTO entries VALUES(1);");
+  store(base_key(), m_digest);
+  EXPECT_NE(m_sink.contents().find("another program"), std::string::npos) << m_sink.contents();
+  EXPECT_EQ(reopen()->lookup(base_key(), false), m_digest);
+}
+
+TEST_F(HashCacheTest, AnotherSchemaVersionIsRebuilt) {
+  store(base_key(), m_digest);
+  sql(m_path, "PRAGMA user_version = 99;");
+  std::unique_ptr<HashCache> cache = reopen();
+  EXPECT_NE(m_sink.contents().find("schema version 99"), std::string::npos) << m_sink.contents();
+  EXPECT_EQ(cache->lookup(base_key(), false), std::nullopt);
+}
+
+TEST_F(HashCacheTest, ADamagedRowIsNeverUsed) {
+  store(base_key(), m_digest);
+  // A bit flipped in the stored digest: SQLite cannot see it, the row checksum does.
+  sql(m_path, "UPDATE entries SET digest = zeroblob(16);");
+  std::unique_ptr<HashCache> cache = reopen();
+  EXPECT_EQ(cache->lookup(base_key(), false), std::nullopt);
+  EXPECT_NE(m_sink.contents().find("1 damaged entries ignored"), std::string::npos) << m_sink.contents();
+}
+
+TEST_F(HashCacheTest, ADirectoryInItsPlaceMeansNoCacheAndOneWarning) {
+  m_tree.mkdir("cache/hashes.sqlite");
+  EXPECT_EQ(open(), nullptr);
+  const std::string log = m_sink.contents();
+  EXPECT_NE(log.find("not a regular file"), std::string::npos) << log;
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+}
+
+TEST_F(HashCacheTest, AnUncreatableLocationMeansNoCache) {
+  m_tree.write("file", "x");
+  m_path = m_tree.path("file/sub/hashes.sqlite");  // works as root too: "file" is not a directory
+  EXPECT_EQ(open(), nullptr);
+  EXPECT_NE(m_sink.contents().find("running without the cache"), std::string::npos) << m_sink.contents();
+}
+
+// Two handles on one file (as two processes have), each writing many batches at once: both
+// finish, and every entry of both is there.
+TEST_F(HashCacheTest, ConcurrentWritersBothLandEverything) {
+  std::unique_ptr<HashCache> first = reopen();
+  std::unique_ptr<HashCache> second = reopen();
+  const std::size_t each = 3 * HashCache::k_batch + 7;
+  auto fill = [&](HashCache& cache, std::uint64_t base) {
+    for (std::size_t i = 0; i < each; ++i) {
+      CacheKey key = base_key();
+      key.inode = base + i;
+      cache.record(key, "/f", Digest{base, i});
+    }
+    cache.flush();
+  };
+  std::thread a([&] { fill(*first, 0); });
+  std::thread b([&] { fill(*second, 1'000'000); });
+  a.join();
+  b.join();
+  EXPECT_EQ(m_sink.contents(), "");
+  std::unique_ptr<HashCache> check = reopen();
+  EXPECT_EQ(check->summary().entries, 2 * each);
+  CacheKey key = base_key();
+  key.inode = 1'000'000 + 5;
+  EXPECT_EQ(check->lookup(key, false), (Digest{1'000'000, 5}));
+}
+
+TEST_F(HashCacheTest, PruneDropsEntriesOfChangedAndVanishedFiles) {
+  const std::string kept = m_tree.write("data/kept", "abc");
+  const std::string gone = m_tree.write("data/gone", "abc");
+  const std::string renamed = m_tree.write("data/old-name", "abc");
+  DeviceIds ids;
+  auto key_of = [&](const std::string& path) {
+    struct stat info {};
+    EXPECT_EQ(::stat(path.c_str(), &info), 0);
+    return CacheKey{.device = 0,
+                    .inode = info.st_ino,
+                    .size = static_cast<std::uint64_t>(info.st_size),
+                    .mtime_ns = info.st_mtim.tv_sec * 1'000'000'000LL + info.st_mtim.tv_nsec,
+                    .ctime_ns = info.st_ctim.tv_sec * 1'000'000'000LL + info.st_ctim.tv_nsec,
+                    .stage = StageKind::full};
+  };
+  struct stat info {};
+  ASSERT_EQ(::stat(kept.c_str(), &info), 0);
+  const std::vector<std::string> devices{ids.id_of(info.st_dev)};
+  {
+    std::unique_ptr<HashCache> cache = open();
+    cache->load(HashAlgo::xxh128, devices);
+    for (const std::string& path : {kept, gone, renamed}) {
+      cache->record(key_of(path), path, m_digest);
+    }
+  }
+  m_tree.remove("data/gone");
+  ASSERT_EQ(::rename(renamed.c_str(), m_tree.path("data/new-name").c_str()), 0);
+  std::unique_ptr<HashCache> cache = open();
+  CancelToken cancel;
+  EXPECT_EQ(cache->prune(ids, false, cancel), 2u);
+  cache->load(HashAlgo::xxh128, devices);
+  EXPECT_EQ(cache->lookup(key_of(kept), false), m_digest);
+  EXPECT_EQ(cache->summary().entries, 1u);
+  EXPECT_EQ(cache->clear(), 1u);
+  EXPECT_EQ(cache->summary().entries, 0u);
+}
+
+TEST(DeviceIds, TheSameDeviceGetsTheSameNonEmptyId) {
+  TempTree tree;
+  struct stat info {};
+  ASSERT_EQ(::stat(tree.root().c_str(), &info), 0);
+  DeviceIds first;
+  DeviceIds second;
+  const std::string id = first.id_of(info.st_dev);
+  EXPECT_FALSE(id.empty());
+  EXPECT_EQ(second.id_of(info.st_dev), id);
+  EXPECT_EQ(first.id_of(info.st_dev), id);
+}
+
+TEST(CacheStats, TextShowsExactBytesAndTheCacheLineOnlyWithACache) {
+  RunStats stats;
+  stats.bytes_read = 123456789;
+  EXPECT_NE(format_stats(stats).find("\nbytes read: 123456789\n"), std::string::npos) << format_stats(stats);
+  EXPECT_EQ(format_stats(stats).find("cache:"), std::string::npos);
+  stats.cache_used = true;
+  stats.cache_hits = 7;
+  stats.cache_misses = 3;
+  EXPECT_NE(format_stats(stats).find("\ncache: 7 hits, 3 misses\n"), std::string::npos) << format_stats(stats);
+}
+
+// ---- through run_group: the reader seam -----------------------------------------------------
+
+// Counts the reads that reach the file system and succeed; can cancel the run after one.
+class CountingReader : public FileReader {
+ public:
+  Result<Digest> read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
+                      const CancelToken& cancel, FdBudget* descriptors) override {
+    Result<Digest> digest = m_inner.read(kind, files, f, worker, opened, cancel, descriptors);
+    if (!digest.ok()) {
+      return digest;  // a read cut short by the cancel: not a read that could be cached
+    }
+    if (reads.fetch_add(1) + 1 == cancel_after && cancel_token != nullptr) {
+      cancel_token->cancel();  // as SIGINT would, right after this read
+    }
+    return digest;
+  }
+  std::atomic<int> reads{0};
+  int cancel_after = -1;
+  CancelToken* cancel_token = nullptr;
+
+ private:
+  SystemReader m_inner;
+};
+
+class CachedGroupTest : public ::testing::Test {
+ protected:
+  CachedGroupTest() {
+    // Two groups and near misses of every stage: 10 KiB files sharing a prefix, sharing a suffix.
+    std::string big(10240, 'a');
+    m_tree.write("data/big1", big);
+    m_tree.write("data/big2", big);
+    std::string prefix_twin = big;
+    prefix_twin[9000] = 'b';
+    m_tree.write("data/big3", prefix_twin);
+    std::string middle_twin = big;
+    middle_twin[5000] = 'c';
+    m_tree.write("data/big4", middle_twin);
+    m_tree.write("data/s1", "small");
+    m_tree.write("data/s2", "small");
+    m_tree.write("data/s3", "smalx");
+    m_config.paths = {m_tree.path("data")};
+    m_config.progress = ProgressMode::never;
+    m_config.cache = true;
+    m_config.cache_path = m_tree.path("cache/hashes.sqlite");
+  }
+  GroupResult run() { return run_group(m_config, m_log, m_cancel, {m_probe, m_calibration, m_reader}); }
+  std::set<std::set<std::string>> groups(const GroupResult& result) {
+    std::set<std::set<std::string>> out;
+    for (const DuplicateGroup& group : result.groups) {
+      std::set<std::string> names;
+      for (FileIndex f : group.files) {
+        names.insert(std::string(result.files.name(f)));
+      }
+      out.insert(names);
+    }
+    return out;
+  }
+
+  TempTree m_tree;
+  TempSink m_sink;
+  Logger m_log{m_sink.get(), LogLevel::warning};
+  CancelToken m_cancel;
+  Config m_config;
+  FakeDeviceProbe m_probe;
+  Calibration m_calibration;
+  CountingReader m_reader;
+  const std::set<std::set<std::string>> m_expected{{"big1", "big2"}, {"s1", "s2"}};
+};
+
+TEST_F(CachedGroupTest, ASecondRunReadsNothingAndFindsTheSameGroups) {
+  GroupResult first = run();
+  EXPECT_EQ(groups(first), m_expected);
+  const int first_reads = m_reader.reads.load();
+  EXPECT_GT(first_reads, 0);
+  EXPECT_EQ(first.stats.cache_hits, 0u);
+  EXPECT_EQ(first.stats.cache_misses, static_cast<std::uint64_t>(first_reads));
+  EXPECT_GT(first.stats.bytes_read, 0u);
+
+  GroupResult second = run();
+  EXPECT_EQ(groups(second), m_expected);
+  EXPECT_EQ(m_reader.reads.load(), first_reads) << "no read reached the files";
+  EXPECT_EQ(second.stats.bytes_read, 0u);
+  EXPECT_EQ(second.stats.cache_hits, static_cast<std::uint64_t>(first_reads));
+  EXPECT_EQ(second.stats.cache_misses, 0u);
+  EXPECT_EQ(m_sink.contents(), "");
+}
+
+TEST_F(CachedGroupTest, AChangedFileIsReadAgainAndOnlyIt) {
+  GroupResult first = run();
+  // big2 gets other content of its size, and its mtime back: ctime still moves.
+  struct stat before {};
+  ASSERT_EQ(::stat(m_tree.path("data/big2").c_str(), &before), 0);
+  std::string changed(10240, 'a');
+  changed[5000] = 'z';
+  m_tree.write("data/big2", changed);
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, m_tree.path("data/big2").c_str(), times, 0), 0);
+  const int reads_before = m_reader.reads.load();
+  GroupResult second = run();
+  EXPECT_EQ(groups(second), (std::set<std::set<std::string>>{{"s1", "s2"}}));
+  // big2's prefix, suffix and full reads (its group needs all three), nothing else.
+  EXPECT_EQ(m_reader.reads.load() - reads_before, 3);
+  EXPECT_EQ(second.stats.cache_misses, 3u);
+  EXPECT_EQ(second.stats.bytes_read, 4096u + 4096u + 10240u);
+}
+
+TEST_F(CachedGroupTest, AnInterruptedRunKeepsWhatItRead) {
+  m_reader.cancel_after = 5;
+  m_reader.cancel_token = &m_cancel;
+  GroupResult interrupted = run();
+  ASSERT_TRUE(interrupted.cancelled);
+  const int read_before_cancel = m_reader.reads.load();
+  ASSERT_GE(read_before_cancel, 5);
+  std::unique_ptr<HashCache> cache = HashCache::open(m_config.cache_path, m_log);
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(cache->summary().entries, static_cast<std::uint64_t>(read_before_cancel));
+  cache.reset();
+  // The next run reads only what the first did not.
+  CancelToken fresh;
+  m_reader.cancel_after = -1;
+  GroupResult next = run_group(m_config, m_log, fresh, {m_probe, m_calibration, m_reader});
+  EXPECT_EQ(groups(next), m_expected);
+  EXPECT_EQ(next.stats.cache_hits, static_cast<std::uint64_t>(read_before_cancel));
+}
+
+}  // namespace
+}  // namespace spindle
