@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,6 +52,32 @@ class CachingReader : public FileReader {
   std::atomic<std::uint64_t> m_hits{0};
   std::atomic<std::uint64_t> m_misses{0};
   std::atomic<std::uint64_t> m_bytes_read{0};
+};
+
+class Logger;
+struct Config;
+
+// The persistent cache of one run (group or hash), when config.cache asks for it: opened once
+// the walk has found the run's `devices` (only their entries are loaded), in front of `inner`.
+// reader() is what the run reads through: the CachingReader, or `inner` itself without --cache
+// (or when the cache cannot be used: HashCache::open has warned). Pending entries are written
+// when this goes out of scope, however the run ends (an interrupted run keeps them).
+class RunCache {
+ public:
+  RunCache(const Config& config, FileReader& inner, HashAlgo algo, std::span<const std::uint64_t> devices, Logger& log);
+  RunCache(const RunCache&) = delete;
+  RunCache& operator=(const RunCache&) = delete;
+
+  FileReader& reader() { return m_caching ? static_cast<FileReader&>(*m_caching) : m_inner; }
+  bool used() const { return m_caching.has_value(); }
+  std::uint64_t hits() const { return m_caching ? m_caching->hits() : 0; }
+  std::uint64_t misses() const { return m_caching ? m_caching->misses() : 0; }
+
+ private:
+  FileReader& m_inner;
+  std::unique_ptr<HashCache> m_cache;  // declared before the reader that uses it: outlives it
+  DeviceIds m_ids;
+  std::optional<CachingReader> m_caching;
 };
 
 }  // namespace spindle

@@ -5,6 +5,7 @@
 #include "listing_output.hpp"
 #include "output.hpp"
 
+#include <spindle/caching_reader.hpp>
 #include <spindle/calibrate.hpp>
 #include <spindle/checksum_line.hpp>
 #include <spindle/checksum_reader.hpp>
@@ -47,7 +48,8 @@ std::string host_name() {
 
 }  // namespace
 
-std::string hash_stats_text(const HashRunResult& run, std::uint64_t files_scanned, std::uint64_t directories) {
+std::string hash_stats_text(const HashRunResult& run, std::uint64_t files_scanned, std::uint64_t directories,
+                            const RunCache* cache) {
   RunStats stats;
   stats.files_scanned = files_scanned;
   stats.directories = directories;
@@ -55,10 +57,12 @@ std::string hash_stats_text(const HashRunResult& run, std::uint64_t files_scanne
   stats.bytes_read = run.bytes_read;
   stats.elapsed_ns = run.elapsed_ns;
   stats.pools = run.pools;
-  std::string text = format_stats(stats);
-  // For scripts: the exact count of content bytes read, on a line of its own.
-  text += "bytes read: " + std::to_string(run.bytes_read) + "\n";
-  return text;
+  if (cache != nullptr) {
+    stats.cache_used = cache->used();
+    stats.cache_hits = cache->hits();
+    stats.cache_misses = cache->misses();
+  }
+  return format_stats(stats);  // ends with the exact `bytes read: N` line scripts read
 }
 
 namespace {
@@ -103,9 +107,14 @@ int run_listing(Context& context, const Options& options) {
   const std::vector<FileIndex> order = listing_order(files, options.hash.order, walked.chunk_starts);
   SystemReader system_reader;
   ChecksumReader checksum_reader(options.hash.algo);
-  FileReader& reader = options.hash.algo == HashAlgo::xxh128 ? static_cast<FileReader&>(system_reader)
-                                                             : static_cast<FileReader&>(checksum_reader);
   const HashAlgo algo = options.hash.algo;
+  std::vector<std::uint64_t> devices;
+  for (FileIndex f = 0; f < files.size(); ++f) {
+    devices.push_back(files[f].device());
+  }
+  RunCache cache(config, algo == HashAlgo::xxh128 ? static_cast<FileReader&>(system_reader) : checksum_reader, algo,
+                 devices, log);
+  FileReader& reader = cache.reader();
   const LineStyle style{.tag = options.hash.tag, .zero = options.hash.zero};
   const bool json = config.format == ReportFormat::json;
   const std::string host = json ? host_name() : std::string();
@@ -154,7 +163,7 @@ int run_listing(Context& context, const Options& options) {
     return k_exit_interrupted;
   }
   if (config.stats) {
-    log.write_raw(hash_stats_text(result, files.size(), walked.directories));
+    log.write_raw(hash_stats_text(result, files.size(), walked.directories, &cache));
   }
   const std::size_t errors = walked.errors.size() + list_errors + result.errors;
   return errors == 0 ? k_exit_ok : k_exit_file_errors;
@@ -170,6 +179,11 @@ Command register_hash(CLI::App& root, Context& context) {
   add_path_list_flags(*app, options->list);
   add_size_flags(*app, config);
   add_hash_flags(*app, config, options->hash);
+  add_cache_flags(*app, config);
+  for (const char* cache_flag : {"--cache", "--cache-path", "--cache-ignore-ctime"}) {
+    // A check answered from the cache would verify nothing: --check always reads the files.
+    app->get_option("--check")->excludes(app->get_option(cache_flag));
+  }
   add_zero_flag(*app, options->hash.zero);
   add_threads_flag(*app, config);
   add_output_flags(*app, config);

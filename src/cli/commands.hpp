@@ -11,6 +11,10 @@
 #include <functional>
 #include <vector>
 
+namespace spindle {
+class RunCache;
+}  // namespace spindle
+
 namespace spindle::cli {
 
 // What every subcommand shares: the parsed Config and the cancellation token (set on SIGINT/SIGTERM).
@@ -32,7 +36,9 @@ std::vector<Command> register_actions(CLI::App& root, Context& context);
 Command register_hash(CLI::App& root, Context& context);
 
 // The --stats block of `spindle hash`: per pool, then `bytes read: N` on a line of its own.
-std::string hash_stats_text(const HashRunResult& run, std::uint64_t files_scanned, std::uint64_t directories);
+// With `cache` (a listing run's RunCache), also its hits and misses.
+std::string hash_stats_text(const HashRunResult& run, std::uint64_t files_scanned, std::uint64_t directories,
+                            const RunCache* cache = nullptr);
 
 // `spindle hash --check`: verify the checksum listings `listings` ("-": standard input).
 int run_check(Context& context, const HashOptions& options, const std::vector<std::string>& listings);

@@ -1,5 +1,7 @@
 #include <spindle/caching_reader.hpp>
+#include <spindle/config.hpp>
 #include <spindle/fd_budget.hpp>
+#include <spindle/log.hpp>
 
 #include <climits>
 
@@ -97,6 +99,14 @@ Result<Digest> CachingReader::read(StageKind kind, const FileTable& files, FileI
     }
   }
   return digest;
+}
+
+RunCache::RunCache(const Config& config, FileReader& inner, HashAlgo algo, std::span<const std::uint64_t> devices,
+                   Logger& log)
+    : m_inner(inner), m_cache(config.cache ? HashCache::open(cache_location(config.cache_path), log) : nullptr) {
+  if (m_cache) {
+    m_caching.emplace(inner, *m_cache, algo, config.cache_ignore_ctime, devices, m_ids);
+  }
 }
 
 }  // namespace spindle

@@ -171,13 +171,8 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   // The persistent cache (--cache) answers what it knows; the reader reads the rest. Opened after
   // the walk, when the run's devices are known: only their entries are loaded. Pending entries
   // are written when the cache closes, on every way out of here (an interrupted run keeps them).
-  std::unique_ptr<HashCache> cache = config.cache ? HashCache::open(cache_location(config.cache_path), log) : nullptr;
-  DeviceIds device_ids;
-  std::optional<CachingReader> caching;
-  if (cache) {
-    caching.emplace(inputs.reader, *cache, HashAlgo::xxh128, config.cache_ignore_ctime, st_devs, device_ids);
-  }
-  FileReader& reader = caching ? static_cast<FileReader&>(*caching) : inputs.reader;
+  RunCache cache(config, inputs.reader, HashAlgo::xxh128, st_devs, log);
+  FileReader& reader = cache.reader();
 
   // Prefix, suffix, full: one join over every device pool, each group advancing on its own.
   PipelineContext context{.config = config,
@@ -219,11 +214,9 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   stats.groups = result.groups.size();
   stats.errors = result.errors.size();
   stats.bytes_read = hashed.bytes_read;
-  if (caching) {
-    stats.cache_used = true;
-    stats.cache_hits = caching->hits();
-    stats.cache_misses = caching->misses();
-  }
+  stats.cache_used = cache.used();
+  stats.cache_hits = cache.hits();
+  stats.cache_misses = cache.misses();
   for (std::size_t p = 0; p < pools.size(); ++p) {
     const PhysicalDevice& device = devices.devices()[p];
     const PoolCounters& counters = pools.counters(p);

@@ -25,6 +25,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -140,13 +141,26 @@ void HashRun::finish(FileIndex f, Result<Digest> result) {
 
 void HashRun::read_files(std::size_t pool, std::span<const FileIndex> batch, bool physical, Worker& worker) {
   const FileTable& files = m_job.files;
-  std::vector<FileIndex> ordered(batch.begin(), batch.end());
+  // Digests known without reading (persistent cache hits) first: such a file is neither opened
+  // ahead nor ordered on the disk, and its bytes are not counted as read.
+  std::vector<FileIndex> ordered;
+  ordered.reserve(batch.size());
+  std::size_t known = 0;
+  for (const FileIndex f : batch) {
+    if (std::optional<Digest> digest = m_job.reader.known(StageKind::full, files, f)) {
+      finish(f, *digest);
+      ++known;
+    } else {
+      ordered.push_back(f);
+    }
+  }
   std::unique_ptr<ReadAhead> ahead;
   if (physical && ordered.size() > 1) {
     // One reader: keep the head moving forward, and the device busy while the reader hashes.
-    std::vector<std::uint32_t> permutation = single_reader_order(batch, files, true);
+    const std::vector<FileIndex> unordered = ordered;
+    std::vector<std::uint32_t> permutation = single_reader_order(unordered, files, true);
     for (std::size_t i = 0; i < permutation.size(); ++i) {
-      ordered[i] = batch[permutation[i]];
+      ordered[i] = unordered[permutation[i]];
     }
     ahead = std::make_unique<ReadAhead>(
         ordered.size(),
@@ -172,9 +186,9 @@ void HashRun::read_files(std::size_t pool, std::span<const FileIndex> batch, boo
     finish(f, std::move(result));
   }
   m_bytes_read.fetch_add(bytes, std::memory_order_relaxed);
-  m_job.progress.add(done, bytes);
+  m_job.progress.add(known + done, bytes);
   PoolCounters& counters = m_pools->counters(pool);
-  counters.files.fetch_add(done, std::memory_order_relaxed);
+  counters.files.fetch_add(known + done, std::memory_order_relaxed);
   counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
 }
 

@@ -64,6 +64,34 @@ class CacheTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, describe(proc))
         return proc
 
+    def hash_listing(self, *flags):
+        proc = run(["hash", "--stats", *flags, self.data])
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        return proc
+
+    def test_hash_listing_of_an_unchanged_tree_reads_no_content(self):
+        total = sum(self.files.values()) + 3000
+        # Each algorithm has its own entries: the xxh64 listing after the xxh128 one reads all.
+        for algo in ("xxh128", "xxh64"):
+            first = self.hash_listing("--cache", "--algo", algo)
+            self.assertEqual(bytes_read(self, first), total, describe(first))
+            second = self.hash_listing("--cache", "--algo", algo)
+            self.assertEqual(bytes_read(self, second), 0, describe(second))
+            self.assertEqual(cache_counts(self, second), (len(self.files) + 1, 0))
+            self.assertEqual(second.stdout, first.stdout, "the cached listing is the listing")
+        self.tree.write("data/d0/a0", random_bytes(1234, 3000))  # changed: read again, only it
+        third = self.hash_listing("--cache")
+        self.assertEqual(bytes_read(self, third), 3000, describe(third))
+
+    def test_hash_check_never_uses_the_cache(self):
+        listing = self.hash_listing("--cache").stdout
+        path = os.path.join(self.tree.root, b"SUMS")
+        with open(path, "wb") as f:
+            f.write(listing)
+        proc = run(["hash", "--check", "--cache", path])
+        self.assertEqual(proc.returncode, 2, describe(proc))
+        self.assertIn(b"--cache", proc.stderr)
+
     def test_default_location_is_private_and_under_xdg_cache_home(self):
         self.group("--cache")
         self.assertTrue(os.path.isfile(self.cache), os.listdir(self.xdg))
