@@ -4,7 +4,7 @@
 # --clang adds clang and libomp (for the clang build and the tsan preset).
 set -eu
 packages="cmake ninja-build g++ pkg-config libxxhash-dev libcli11-dev libudev-dev libsqlite3-dev libgtest-dev libgmock-dev
-python3 e2fsprogs util-linux mount xxhash fdupes groff-base"
+python3 e2fsprogs btrfs-progs xfsprogs util-linux mount xxhash fdupes groff-base"
 if [ "${1:-}" = "--clang" ]; then
   packages="$packages clang-14 libomp-14-dev libclang-rt-14-dev"
 fi
