@@ -1,4 +1,5 @@
 #include "report_formats.hpp"
+#include "utf8.hpp"
 
 #include <spindle/checksum_line.hpp>
 
@@ -21,19 +22,6 @@ std::size_t hex_digits(HashAlgo algo) {
       return 8;
   }
   return 32;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 bool needs_escape(std::string_view path) {
@@ -210,30 +198,13 @@ class JsonObjectReader {
     }
     value = 0;
     for (int i = 0; i < 4; ++i) {
-      const int digit = hex_value(m_text[m_at++]);
+      const int digit = hex_digit_value(m_text[m_at++]);
       if (digit < 0) {
         return false;
       }
       value = value * 16 + static_cast<unsigned>(digit);
     }
     return true;
-  }
-  static void append_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xc0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xe0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-      out += static_cast<char>(0xf0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
   }
   bool string(std::string& out) {
     if (!take('"')) {
@@ -327,7 +298,7 @@ std::optional<Digest> parse_digest_hex(HashAlgo algo, std::string_view hex) {
   std::uint64_t high = 0;
   std::uint64_t low = 0;
   for (std::size_t i = 0; i < hex.size(); ++i) {
-    const int digit = hex_value(hex[i]);
+    const int digit = hex_digit_value(hex[i]);
     if (digit < 0) {
       return std::nullopt;
     }

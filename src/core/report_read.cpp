@@ -2,6 +2,8 @@
 // small strict parser of RFC 8259 plus the one liberty the writer takes (lone surrogates
 // \udc80..\udcff standing for the bytes of a name that is not UTF-8, as Python's surrogateescape
 // does); it knows where every error is, so a bad report is rejected naming its line.
+#include "utf8.hpp"
+
 #include <spindle/report_read.hpp>
 
 #include <charconv>
@@ -120,50 +122,19 @@ class JsonReader {
     }
   }
 
-  static int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return -1;
-  }
-
   unsigned read_u_escape() {
     if (m_text.size() - m_at < 4) {
       fail("a \\u escape needs four hex digits");
     }
     unsigned value = 0;
     for (int i = 0; i < 4; ++i) {
-      const int digit = hex_value(m_text[m_at++]);
+      const int digit = hex_digit_value(m_text[m_at++]);
       if (digit < 0) {
         fail("a \\u escape needs four hex digits");
       }
       value = value * 16 + static_cast<unsigned>(digit);
     }
     return value;
-  }
-
-  static void append_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xc0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xe0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-      out += static_cast<char>(0xf0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
   }
 
   // A string whose opening quote is next; returns its bytes.
