@@ -261,15 +261,7 @@ void Pipeline::spawn_drainers(std::size_t pool) {
   int more = 0;
   {
     std::lock_guard lock(queue.mutex);
-    int wanted = 0;
-    for (std::size_t k = 0; k < k_stage_kinds; ++k) {
-      if (!queue.pending[k].empty()) {
-        wanted += queue.decided[k] ? queue.limit[k] : 1;
-      } else {
-        wanted += queue.active[k];
-      }
-    }
-    more = std::min(wanted, queue.team) - queue.drainers;
+    more = std::min(wanted_drainers(queue), queue.team) - queue.drainers;
     if (more <= 0) {
       return;
     }
@@ -304,12 +296,7 @@ void Pipeline::drain(std::size_t pool, Worker& worker) {
     bool deciding = false;
     {
       std::lock_guard lock(queue.mutex);
-      std::size_t k = 0;
-      // Earlier kinds first: a prefix read prunes more per byte than any later read.
-      while (k < k_stage_kinds &&
-             (queue.pending[k].empty() || queue.active[k] >= (queue.decided[k] ? queue.limit[k] : 1))) {
-        ++k;
-      }
+      const std::size_t k = next_kind(queue);
       if (k == k_stage_kinds || m_context.cancel.cancelled()) {
         --queue.drainers;
         return;

@@ -4,6 +4,7 @@
 
 #include <spindle/stage_kind.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -83,6 +84,54 @@ struct PoolQueue {
   int team = 1;                // the pool's threads in this join
   std::size_t read_ahead = 0;  // files a lone reader keeps open ahead of it
 };
+
+// Readers a kind may have now: its decided thread count, or one while a drainer decides it.
+inline int kind_limit(const PoolQueue& queue, std::size_t k) {
+  return queue.decided[k] ? std::max(queue.limit[k], 1) : 1;
+}
+
+// Readers of all kinds at once: the largest count any kind was given, not their sum. Kinds share
+// the pool's threads: a pool whose data is cached gets one reader per CPU for each kind, and three
+// kinds reading side by side would put three readers on every CPU, where a preempted lock holder
+// leaves the others waiting and CPUs idle.
+inline int pool_limit(const PoolQueue& queue) {
+  int limit = 1;
+  for (std::size_t k = 0; k < k_stage_kinds; ++k) {
+    if (queue.decided[k]) {
+      limit = std::max(limit, queue.limit[k]);
+    }
+  }
+  return std::min(limit, std::max(queue.team, 1));
+}
+
+// The kind a free drainer reads next, or k_stage_kinds when it should return (nothing queued, or
+// every queued kind and the pool are at their limits). Earlier kinds first: a prefix read prunes
+// more per byte than any later read.
+inline std::size_t next_kind(const PoolQueue& queue) {
+  int reading = 0;
+  for (std::size_t k = 0; k < k_stage_kinds; ++k) {
+    reading += queue.active[k];
+  }
+  if (reading >= pool_limit(queue)) {
+    return k_stage_kinds;
+  }
+  for (std::size_t k = 0; k < k_stage_kinds; ++k) {
+    if (!queue.pending[k].empty() && queue.active[k] < kind_limit(queue, k)) {
+      return k;
+    }
+  }
+  return k_stage_kinds;
+}
+
+// Drainers the pool's queue can keep busy: what each kind may run (or runs, when it has nothing
+// queued), within the pool's limit.
+inline int wanted_drainers(const PoolQueue& queue) {
+  int wanted = 0;
+  for (std::size_t k = 0; k < k_stage_kinds; ++k) {
+    wanted += queue.pending[k].empty() ? queue.active[k] : kind_limit(queue, k);
+  }
+  return std::min(wanted, pool_limit(queue));
+}
 
 // What a stage did, summed over every group that went through it.
 struct StageTally {
