@@ -41,8 +41,14 @@ Result<Digest> SystemReader::read(StageKind kind, const FileTable& files, FileIn
   if (m_observer != nullptr) {
     m_observer->after_read(kind, f);
   }
-  if (std::optional<FileError> changed = file->check_unchanged()) {
-    return std::move(*changed);
+  // Only a digest of the whole file can make it a reported copy, so only such a read is checked
+  // for a change made while it ran. A partial read's digest only decides whether the file goes on:
+  // a file that changed during it either leaves (it is no copy now) or goes on to a later read,
+  // whose open compares the file with what the walk saw. This spares a stat per partial read.
+  if (stage_hashes_whole_file(kind, entry.size)) {
+    if (std::optional<FileError> changed = file->check_unchanged()) {
+      return std::move(*changed);
+    }
   }
   return digest;
 }

@@ -482,6 +482,24 @@ TEST_P(PipelineTest, OneThreadPoolsNeverReadTwiceAtOnce) {
   }
 }
 
+// A partial read is not checked for a change after it (it cannot make a copy by itself): a file
+// written to right after its prefix read still never reaches the report, because its next read
+// compares the file with what the walk saw.
+TEST_P(PipelineTest, FileWrittenAfterAPartialReadIsChangedNotACopy) {
+  const std::vector<std::byte> content = pattern(3 * k_block_size, 12);
+  add("p1", content);
+  add("p2", content);
+  add("p3", content);
+  AfterRead observer(&m_names, StageKind::prefix, "p2", [&] { flip_byte(m_tree.path("p2"), k_block_size + 10); });
+  m_observer.set(&observer);
+  PipelineResult result = run();
+  EXPECT_EQ(names(result.groups), (Groups{{"p1", "p3"}}));
+  EXPECT_EQ(errors(result), (std::set<std::pair<std::string, std::string>>{{"p2", "changed"}}));
+  EXPECT_NE(m_rig.sink.contents().find(m_tree.path("p2") + ": changed: modified since it was scanned"),
+            std::string::npos)
+      << m_rig.sink.contents();
+}
+
 // Three identical files; one is written to right after its whole content was read. The digest
 // matches the others (it was taken before the write), so only the check after the read can tell
 // that the file on disk is no longer what was hashed.
