@@ -95,7 +95,7 @@ void warn_absorbed_roots(const Config& config, Logger& log) {
   for (std::size_t index : absorbed_roots(config)) {
     log.warning(escape_for_terminal(config.paths[index]) +
                 ": --isolate: inside (or the same as) a PATH given before it, so its files count as that PATH's; "
-                "name it first to make it a root of its own");
+                "name it first to make it a place of its own");
   }
 }
 

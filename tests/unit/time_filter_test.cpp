@@ -128,8 +128,11 @@ TEST(TimeFilter, WindowIsHalfOpen) {
   EXPECT_TRUE(window.contains(199));
   EXPECT_FALSE(window.contains(200));
   EXPECT_TRUE(TimeWindow{}.contains(-5));
-  EXPECT_TRUE(TimeWindow{.newer_than_ns = 100, .older_than_ns = {}}.contains(1'000'000));
-  EXPECT_FALSE(TimeWindow{.newer_than_ns = {}, .older_than_ns = 100}.contains(100));
+  const TimeWindow newer{.newer_than_ns = 100, .older_than_ns = {}};
+  EXPECT_TRUE(newer.contains(1'000'000));
+  const TimeWindow older{.newer_than_ns = {}, .older_than_ns = 100};
+  EXPECT_FALSE(older.contains(100));
+  EXPECT_TRUE(older.contains(99));
 }
 
 }  // namespace
