@@ -131,17 +131,20 @@ void append_selection(std::string& out, const GroupResult& result) {
 }
 
 // "hash" (null for a one-file group of --rf-under: the file was never read whole, and hashing it
-// only for the report would read every unique file) and "copies" (replication.hpp).
-void append_group_hash(std::string& out, const DuplicateGroup& group) {
+// only for the report would read every unique file) and, in a report of --rf-under, "copies"
+// (replication.hpp): a report of duplicates keeps its schema.
+void append_group_hash(std::string& out, const DuplicateGroup& group, bool copies) {
   append_key(out, "hash");
   if (group.hashed) {
     append_string(out, to_hex(group.hash));
   } else {
     out += "null";
   }
-  out += ',';
-  append_key(out, "copies");
-  append_uint(out, group.copies);
+  if (copies) {
+    out += ',';
+    append_key(out, "copies");
+    append_uint(out, group.copies);
+  }
 }
 
 }  // namespace
@@ -156,7 +159,7 @@ void JsonReporter::write(const GroupResult& result, std::ostream& out) {
     const DuplicateGroup& group = result.groups[g];
     text += g == 0 ? "{" : ",{";
     append_uint_member(text, "size", group.size);
-    append_group_hash(text, group);
+    append_group_hash(text, group, result.rf_under != 0);
     text += ",\"files\":[";
     for (std::size_t f = 0; f < group.files.size(); ++f) {
       if (f != 0) {
