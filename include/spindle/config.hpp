@@ -2,6 +2,7 @@
 
 #include <spindle/threads_spec.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -45,6 +46,13 @@ struct Config {
   bool stats = false;
   ProgressMode progress = ProgressMode::auto_detect;
   int verbosity = 0;  // -v raises, -q lowers
+
+  // Replication (replication.hpp) and the mtime window (time_filter.hpp).
+  std::size_t rf_over = 1;                    // --rf-over: report groups of more than this many copies
+  std::size_t rf_under = 0;                   // --rf-under/--unique: report files with fewer copies; 0: off
+  bool isolate = false;                       // --isolate: copies under one PATH count as one
+  std::optional<std::int64_t> newer_than_ns;  // --newer-than: keep files with mtime_ns >= this
+  std::optional<std::int64_t> older_than_ns;  // --older-than: keep files with mtime_ns < this
 };
 
 // Which whole byte count a fractional size means. A bound is a byte count: --min-size 6.5 means

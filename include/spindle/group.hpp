@@ -25,6 +25,11 @@ struct DuplicateGroup {
   std::uint64_t size = 0;
   Digest hash;  // XXH3-128 of the whole content
   std::vector<FileIndex> files;
+  // Distinct copies (replication.hpp: inodes, paths with --hard-links, PATHs with --isolate).
+  std::size_t copies = 0;
+  // False for a one-file group of --rf-under: no copy was found by size or a partial hash, so
+  // the file was never read whole and `hash` is zero (reports write no hash).
+  bool hashed = true;
   std::uint64_t wasted() const { return files.empty() ? 0 : size * (files.size() - 1); }
 };
 
@@ -34,6 +39,8 @@ struct GroupResult {
   std::vector<FileError> errors;       // every file that could not be read (also logged)
   RunStats stats;
   bool cancelled = false;  // SIGINT/SIGTERM: the groups are incomplete and must not be reported
+  // config.rf_under: non-zero when `groups` are the files of fewer copies, not duplicates to act on.
+  std::size_t rf_under = 0;
 };
 
 // What run_group takes from the machine, as seams a test can replace.

@@ -45,7 +45,8 @@ struct WalkBudget {
 // Symlinks are followed only with config.follow_links (a command-line path that is a symlink is
 // always followed, as `find -H` does; a file so named is marked via_symlink, an alias of its
 // target); directory loops are reported once as errors. Filters (hidden, --name, --exclude,
-// sizes, empty files) are applied here. Paths keep the PATH's spelling (runs of '/' collapsed).
+// sizes, empty files, the mtime window) are applied here. Paths keep the PATH's spelling (runs
+// of '/' collapsed).
 // A file reachable from several PATHs is listed once, under the first PATH (in order) whose walk
 // reaches it, and FileEntry::root says which; an empty PATH is a FileError. Depth is unlimited
 // (paths longer than PATH_MAX are opened in steps), and the walk's threads are capped to fit the

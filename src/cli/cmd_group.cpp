@@ -6,6 +6,7 @@
 
 #include <spindle/calibrate.hpp>
 #include <spindle/device.hpp>
+#include <spindle/glob_list.hpp>
 #include <spindle/group.hpp>
 #include <spindle/output_file.hpp>
 #include <spindle/path_list.hpp>
@@ -29,6 +30,7 @@ bool nothing_walked(const GroupResult& result) {
 // What `group` takes beyond the Config: --files-from/--null and -z.
 struct GroupOptions {
   PathListOptions list;
+  InputFilterOptions filter;
   bool zero = false;
 };
 
@@ -43,6 +45,11 @@ int run(Context& context, const GroupOptions& options) {
     }
     list_errors = list.errors.size();
     config.paths = std::move(list.paths);
+  }
+  if (!options.filter.exclude_from.empty()) {
+    for (std::string& glob : read_glob_list(options.filter.exclude_from, options.list.null_separated)) {
+      config.exclude_globs.push_back(std::move(glob));
+    }
   }
   // A usage error before any work (the walk would report it as a file error, exit 1).
   for (const std::string& path : config.paths) {
@@ -90,7 +97,9 @@ Command register_group(CLI::App& root, Context& context) {
   auto options = std::make_shared<GroupOptions>();
   add_walk_flags(*app, config);
   add_path_list_flags(*app, options->list);
+  add_input_filter_flags(*app, config, options->filter, options->list);
   add_candidate_flags(*app, config);
+  add_replication_flags(*app, config);
   add_threads_flag(*app, config);
   add_cache_flags(*app, config);
   add_report_flags(*app, config);

@@ -10,6 +10,7 @@
 #include <spindle/checksum_line.hpp>
 #include <spindle/checksum_reader.hpp>
 #include <spindle/device.hpp>
+#include <spindle/glob_list.hpp>
 #include <spindle/hash_run.hpp>
 #include <spindle/output_file.hpp>
 #include <spindle/path_list.hpp>
@@ -36,6 +37,7 @@ namespace {
 struct Options {
   HashOptions hash;
   PathListOptions list;
+  InputFilterOptions filter;
 };
 
 std::string host_name() {
@@ -84,6 +86,11 @@ int run_listing(Context& context, const Options& options) {
     }
     list_errors = list.errors.size();
     config.paths = std::move(list.paths);
+  }
+  if (!options.filter.exclude_from.empty()) {
+    for (std::string& glob : read_glob_list(options.filter.exclude_from, options.list.null_separated)) {
+      config.exclude_globs.push_back(std::move(glob));
+    }
   }
   config.include_empty = true;  // a listing names every file; an empty one has a hash too
   OutputFile output = open_report(config.output_path, context.cancel);
@@ -177,6 +184,7 @@ Command register_hash(CLI::App& root, Context& context) {
   auto options = std::make_shared<Options>();
   add_walk_flags(*app, config);
   add_path_list_flags(*app, options->list);
+  add_input_filter_flags(*app, config, options->filter, options->list);
   add_size_flags(*app, config);
   add_hash_flags(*app, config, options->hash);
   add_cache_flags(*app, config);

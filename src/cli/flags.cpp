@@ -1,9 +1,11 @@
 #include "flags.hpp"
 
 #include <spindle/threads_spec.hpp>
+#include <spindle/time_filter.hpp>
 
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
@@ -299,7 +301,103 @@ void add_path_list_flags(CLI::App& app, PathListOptions& options) {
     list->excludes(paths);
   }
   app.add_flag("--null", options.null_separated,
-               "The --files-from list is NUL-separated (find -print0), so names may hold newlines");
+               "The --files-from and --exclude-from lists are NUL-separated (find -print0), so names may hold "
+               "newlines");
+}
+
+namespace {
+
+// A --newer-than/--older-than value, or a usage error that shows both forms.
+std::int64_t time_or_throw(const std::string& text, const char* flag) {
+  const std::int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::optional<std::int64_t> when = parse_time_point(text, now_ns);
+  if (!when) {
+    throw CLI::ValidationError(flag, "'" + text +
+                                         "' is not a date or a duration (examples: 2026-01-31, "
+                                         "2026-01-31T12:00:00Z, 2026-01-31T12:00+02:00, 30d, 12h, 90m, 2w)");
+  }
+  return *when;
+}
+
+// A --rf-over/--rf-under count of at least `least`.
+std::size_t count_or_throw(const std::string& text, std::size_t least, const char* flag) {
+  std::size_t count = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), count);
+  if (error != std::errc() || end != text.data() + text.size() || count < least) {
+    throw CLI::ValidationError(flag, "'" + text + "' is not a whole number of at least " + std::to_string(least));
+  }
+  return count;
+}
+
+}  // namespace
+
+void add_input_filter_flags(CLI::App& app, Config& config, InputFilterOptions& options, const PathListOptions& list) {
+  app.add_option("--exclude-from", options.exclude_from,
+                 "Read --exclude GLOBs from FILE ('-': standard input), one per line, or NUL-separated with "
+                 "--null; empty lines and lines starting with '#' are skipped (write '[#]' for a GLOB that "
+                 "starts with '#')")
+      ->type_name("FILE")
+      ->group("Input");
+  app.add_option_function<std::string>(
+         "--newer-than",
+         [&config](const std::string& text) { config.newer_than_ns = time_or_throw(text, "--newer-than"); },
+         "Only consider files modified at or after WHEN: an ISO date or time (2026-01-31, 2026-01-31T12:00:00, "
+         "local time unless it ends with Z or an offset such as +02:00) or a duration back from now (30d, 12h, "
+         "90m, 2w, 45s; m is minutes)")
+      ->type_name("WHEN")
+      ->group("Input");
+  app.add_option_function<std::string>(
+         "--older-than",
+         [&config](const std::string& text) { config.older_than_ns = time_or_throw(text, "--older-than"); },
+         "Only consider files modified before WHEN (same forms as --newer-than; together they keep "
+         "newer-than <= mtime < older-than)")
+      ->type_name("WHEN")
+      ->group("Input");
+  // After every option's callback (final_callback is add_size_flags'): rules between options.
+  app.parse_complete_callback([&config, &options, &list] {
+    if (options.exclude_from == "-" && list.files_from == "-") {
+      throw CLI::ValidationError(
+          "--exclude-from - and --files-from - cannot both read standard input: give one "
+          "of them a FILE");
+    }
+    if (config.newer_than_ns && config.older_than_ns && *config.newer_than_ns >= *config.older_than_ns) {
+      throw CLI::ValidationError("--newer-than is not before --older-than: no file can match");
+    }
+  });
+}
+
+void add_replication_flags(CLI::App& app, Config& config) {
+  CLI::Option* over =
+      app.add_option_function<std::string>(
+             "--rf-over", [&config](const std::string& text) { config.rf_over = count_or_throw(text, 1, "--rf-over"); },
+             "Report groups of more than N copies (default 1: every duplicate). Copies are distinct files: hard "
+             "links to one inode count once unless --hard-links, and with --isolate all copies under one PATH "
+             "count once")
+          ->type_name("N")
+          ->group("Selection");
+  CLI::Option* under =
+      app.add_option_function<std::string>(
+             "--rf-under",
+             [&config](const std::string& text) { config.rf_under = count_or_throw(text, 2, "--rf-under"); },
+             "Report the files that have fewer than N copies (N >= 2), grouped with the copies they have; a file "
+             "with no copy is a group of one, found by its size or a partial hash, so never read whole (its hash "
+             "is not written). Such a report is not one of duplicates: link, remove and the other actions refuse "
+             "it")
+          ->type_name("N")
+          ->group("Selection");
+  CLI::Option* unique = app.add_flag_callback(
+                               "--unique", [&config] { config.rf_under = 2; },
+                               "Report the files that have no copy, each as a group of one (the same as --rf-under 2)")
+                            ->group("Selection");
+  over->excludes(under)->excludes(unique);
+  under->excludes(unique);
+  app.add_flag("--isolate", config.isolate,
+               "Count each PATH as one place: copies under one PATH count as one copy, so only copies found under "
+               "two or more PATHs are duplicates (with --rf-under 2: what one PATH has that no other has). A file "
+               "counts under the first PATH given that contains it: name a directory before a PATH that contains "
+               "it to make it a place of its own")
+      ->group("Selection");
 }
 
 void add_zero_flag(CLI::App& app, bool& zero) {

@@ -29,6 +29,18 @@ struct PathListOptions {
 // Must follow add_walk_flags (a list excludes PATH arguments).
 void add_path_list_flags(CLI::App& app, PathListOptions& options);
 
+// --exclude-from FILE, --newer-than, --older-than (group and hash), group "Input". Must follow
+// add_path_list_flags: FILE may be '-' unless the --files-from list is standard input too, a usage
+// error, as is a --newer-than no earlier than --older-than. (Both checked in the app's
+// parse_complete_callback, which this sets.)
+struct InputFilterOptions {
+  std::string exclude_from;  // empty: none; "-": standard input; read by the command (read_glob_list)
+};
+void add_input_filter_flags(CLI::App& app, Config& config, InputFilterOptions& options, const PathListOptions& list);
+
+// --rf-over, --rf-under, --unique, --isolate (group), group "Selection".
+void add_replication_flags(CLI::App& app, Config& config);
+
 // -z/--zero (group's text and fdupes formats, hash listings): NUL ends each line, nothing escaped.
 void add_zero_flag(CLI::App& app, bool& zero);
 

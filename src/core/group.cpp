@@ -6,6 +6,7 @@
 #include <spindle/pipeline.hpp>
 #include <spindle/pools.hpp>
 #include <spindle/progress.hpp>
+#include <spindle/replication.hpp>
 #include <spindle/stages.hpp>
 #include <spindle/walk.hpp>
 
@@ -88,6 +89,16 @@ void remove_aliases(FileTable& files, const Config& config) {
   files.filter(keep);
 }
 
+// --isolate: a PATH inside an earlier one is no root of its own (the walk lists its files under
+// the earlier PATH), which the user likely did not mean: say so, and how to get it.
+void warn_absorbed_roots(const Config& config, Logger& log) {
+  for (std::size_t index : absorbed_roots(config)) {
+    log.warning(escape_for_terminal(config.paths[index]) +
+                ": --isolate: inside (or the same as) a PATH given before it, so its files count as that PATH's; "
+                "name it first to make it a place of its own");
+  }
+}
+
 }  // namespace
 
 void sort_groups(std::vector<DuplicateGroup>& groups, const FileTable& files) {
@@ -134,10 +145,11 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
     return result;
   }
   const FileTable& files = result.files;
+  warn_absorbed_roots(config, log);
 
   // Size.
   t = Clock::now();
-  Candidates candidates = group_by_size(files, config);
+  Candidates candidates = drop_unreportable(group_by_size(files, config), files, config);
   stats.stages.push_back({"size", files.size(), candidates.files.size(), candidates.groups(), 0, elapsed_ns(t), {}});
 
   // Devices: one pool per physical device among the candidates.
@@ -197,18 +209,13 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   for (FileError& error : hashed.errors) {
     result.errors.push_back(std::move(error));
   }
-  const Candidates& found = hashed.groups;
 
   // Report.
-  for (std::size_t g = 0; g < found.groups(); ++g) {
-    std::span<const FileIndex> members = found.group(g);
-    DuplicateGroup group;
-    group.size = files[members[0]].size;
-    group.hash = found.hashes[g];
-    group.files.assign(members.begin(), members.end());
-    stats.duplicate_files += members.size() - 1;
+  result.groups = select_groups(hashed.groups, files, config, result.errors);
+  result.rf_under = config.rf_under;
+  for (const DuplicateGroup& group : result.groups) {
+    stats.duplicate_files += group.files.size() - 1;
     stats.wasted_bytes += group.wasted();
-    result.groups.push_back(std::move(group));
   }
   sort_groups(result.groups, files);
   stats.groups = result.groups.size();

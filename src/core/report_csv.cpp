@@ -15,7 +15,9 @@ void CsvReporter::write(const GroupResult& result, std::ostream& out) {
     std::string prefix;
     append_uint(prefix, group.size);
     prefix += ',';
-    prefix += to_hex(group.hash);
+    if (group.hashed) {  // a one-file group of --rf-under was never read whole: an empty hash
+      prefix += to_hex(group.hash);
+    }
     prefix += ',';
     append_uint(prefix, group.files.size());
     prefix += ',';

@@ -122,18 +122,44 @@ void append_stats(std::string& out, const RunStats& stats) {
   out += ']';
 }
 
+// A report of --rf-under/--unique says so first, so that the actions' reader (report_read.cpp)
+// refuses it before reading a group: its groups lack copies, they are no duplicates to act on.
+void append_selection(std::string& out, const GroupResult& result) {
+  if (result.rf_under != 0) {
+    append_uint_member(out, "rf_under", result.rf_under);
+  }
+}
+
+// "hash" (null for a one-file group of --rf-under: the file was never read whole, and hashing it
+// only for the report would read every unique file) and, in a report of --rf-under, "copies"
+// (replication.hpp): a report of duplicates keeps its schema.
+void append_group_hash(std::string& out, const DuplicateGroup& group, bool copies) {
+  append_key(out, "hash");
+  if (group.hashed) {
+    append_string(out, to_hex(group.hash));
+  } else {
+    out += "null";
+  }
+  if (copies) {
+    out += ',';
+    append_key(out, "copies");
+    append_uint(out, group.copies);
+  }
+}
+
 }  // namespace
 
 void JsonReporter::write(const GroupResult& result, std::ostream& out) {
   ChunkedOutput chunks(out);
   std::string& text = chunks.buffer();
-  text += "{\"groups\":[";
+  text += '{';
+  append_selection(text, result);
+  text += "\"groups\":[";
   for (std::size_t g = 0; g < result.groups.size(); ++g) {
     const DuplicateGroup& group = result.groups[g];
     text += g == 0 ? "{" : ",{";
     append_uint_member(text, "size", group.size);
-    append_key(text, "hash");
-    append_string(text, to_hex(group.hash));
+    append_group_hash(text, group, result.rf_under != 0);
     text += ",\"files\":[";
     for (std::size_t f = 0; f < group.files.size(); ++f) {
       if (f != 0) {

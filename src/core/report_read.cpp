@@ -17,6 +17,12 @@ namespace {
 // hostile input from exhausting the stack.
 constexpr int k_max_depth = 64;
 
+// Why a report of --rf-under or --unique (report_json.cpp writes "rf_under" first) is refused:
+// its groups are what has too few copies, and acting on them could remove the only copy.
+constexpr const char* k_rf_under_report =
+    "a report of files with fewer than N copies (spindle group --rf-under or --unique): it lists what lacks copies, "
+    "not duplicates to act on; run spindle group without them for a report of duplicates";
+
 class JsonReader {
  public:
   JsonReader(std::string_view text, const std::string& name) : m_text(text), m_name(name) {}
@@ -30,6 +36,8 @@ class JsonReader {
       if (key == "groups") {
         seen_groups = true;
         read_groups(report);
+      } else if (key == "rf_under") {
+        fail(k_rf_under_report);
       } else {
         skip_value(1);
       }
@@ -278,6 +286,9 @@ class JsonReader {
           group.size = read_integer<std::uint64_t>("\"size\"");
           has_size = true;
         } else if (key == "hash") {
+          if (peek() == 'n') {
+            fail(k_rf_under_report);  // only a one-file group of --rf-under has a null hash
+          }
           if (peek() != '"') {
             fail("\"hash\" must be a string");
           }

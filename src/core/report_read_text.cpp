@@ -90,6 +90,13 @@ ParsedReport parse_text_report(std::string_view text, const std::string& name) {
                         "cannot be read from a text report: use group --format json)");
     }
     std::optional<Header> header = parse_header(line);
+    // report_text.cpp ends the header of every group of --rf-under/--unique with its copies.
+    if (!header && line.starts_with("# ") && (line.ends_with(" copy") || line.ends_with(" copies"))) {
+      throw ReportError(name, line_number,
+                        "a report of files with fewer than N copies (spindle group --rf-under or --unique): it lists "
+                        "what lacks copies, not duplicates to act on; run spindle group without them for a report "
+                        "of duplicates");
+    }
     if (!header) {
       throw ReportError(name, line_number, "not a group header ('# N files of SIZE (BYTES bytes), HASH, ...')");
     }

@@ -15,6 +15,33 @@ void append_report_path(std::string& out, const FileTable& files, FileIndex inde
   out += escape_for_terminal(raw);
 }
 
+namespace {
+
+// "# 3 files of 1.5 KiB (1536 bytes), HASH, 3.0 KiB wasted". In a report of --rf-under or
+// --unique the header says the group's copies instead of what it wastes (so no action reads it as
+// duplicates): "# 2 files of ..., HASH, 2 copies", and a file with no copy, never read whole,
+// "# 1 file of 1.5 KiB (1536 bytes), no hash, 1 copy".
+void append_header(std::string& text, const DuplicateGroup& group, bool copies) {
+  text += "# ";
+  append_uint(text, group.files.size());
+  text += group.files.size() == 1 ? " file of " : " files of ";
+  text += human_size(group.size);
+  text += " (";
+  append_uint(text, group.size);
+  text += " bytes), ";
+  text += group.hashed ? to_hex(group.hash) : std::string("no hash");
+  text += ", ";
+  if (copies) {
+    append_uint(text, group.copies);
+    text += group.copies == 1 ? " copy" : " copies";
+  } else {
+    text += human_size(group.wasted());
+    text += " wasted";
+  }
+}
+
+}  // namespace
+
 void TextReporter::write(const GroupResult& result, std::ostream& out) {
   ChunkedOutput chunks(out);
   std::string& text = chunks.buffer();
@@ -25,17 +52,7 @@ void TextReporter::write(const GroupResult& result, std::ostream& out) {
       text += end;
     }
     first = false;
-    text += "# ";
-    append_uint(text, group.files.size());
-    text += " files of ";
-    text += human_size(group.size);
-    text += " (";
-    append_uint(text, group.size);
-    text += " bytes), ";
-    text += to_hex(group.hash);
-    text += ", ";
-    text += human_size(group.wasted());
-    text += " wasted";
+    append_header(text, group, result.rf_under != 0);
     text += end;
     // Raw bytes, as fdupes writes them (the man page points to json/csv for names with newlines),
     // unless the reader is a terminal.

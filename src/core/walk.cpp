@@ -5,6 +5,7 @@
 #include <spindle/long_path.hpp>
 #include <spindle/pools.hpp>
 #include <spindle/progress.hpp>
+#include <spindle/time_filter.hpp>
 #include <spindle/walk.hpp>
 
 #include <dirent.h>
@@ -234,6 +235,10 @@ void Walker::add_file(WorkerOutput& out, const std::string& path, std::string_vi
   if (!size_wanted(size)) {
     return;
   }
+  const std::int64_t mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  if (!TimeWindow{m_config.newer_than_ns, m_config.older_than_ns}.contains(mtime_ns)) {
+    return;  // --newer-than, --older-than
+  }
   if (name.size() > FileEntry::k_max_name) {  // longer than NAME_MAX: only a FUSE file system lists one
     fail(out, path, ENAMETOOLONG, "stat");
     return;
@@ -242,7 +247,7 @@ void Walker::add_file(WorkerOutput& out, const std::string& path, std::string_vi
   entry.size = size;
   entry.ino = st.st_ino;
   entry.set_device(st.st_dev);
-  entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  entry.mtime_ns = mtime_ns;
   entry.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
   entry.via_symlink = via_symlink ? 1 : 0;
   entry.root = root;
