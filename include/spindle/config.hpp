@@ -45,6 +45,9 @@ struct Config {
   bool stats = false;
   ProgressMode progress = ProgressMode::auto_detect;
   int verbosity = 0;  // -v raises, -q lowers
+
+  bool dirs = false;               // --dirs: also report duplicate directories (dir_groups.hpp)
+  bool dirs_ignore_names = false;  // --dirs-ignore-names: directories compare file contents only
 };
 
 // Which whole byte count a fractional size means. A bound is a byte count: --min-size 6.5 means

@@ -91,6 +91,7 @@ Command register_group(CLI::App& root, Context& context) {
   add_walk_flags(*app, config);
   add_path_list_flags(*app, options->list);
   add_candidate_flags(*app, config);
+  add_dir_flags(*app, config);
   add_threads_flag(*app, config);
   add_cache_flags(*app, config);
   add_report_flags(*app, config);
