@@ -9,11 +9,12 @@
 // directory can be a duplicate: every entry it holds now is accounted for, i.e. is
 //   - a file of the table that has a copy (it is in a group of two or more: its full hash is
 //     known), or an empty regular file (its content is known from its size), or
+//   - a symlink not followed (its content is its target's text: equal links are equal), or
 //   - a walked subdirectory that is complete itself.
 // Anything else makes it incomplete, and so every directory above it: a file with no copy (its
 // directory cannot equal another: equal content means each file has a copy), a file left out by
-// a filter (--exclude, hidden, --name, a size bound), an unreadable file, a symlink not followed,
-// a special file, a subdirectory not walked, a hard link removed as an alias (without
+// a filter (--exclude, hidden, --name, a size bound), an unreadable file, a special file, a subdirectory not walked, a
+// hard link removed as an alias (without
 // --hard-links a directory of hard links to another's files is no copy of it: removing it frees
 // nothing), a directory that can no longer be listed. Completeness is checked by listing each
 // candidate directory again (one getdents per directory whose files all have copies), so it
@@ -41,20 +42,22 @@ namespace spindle {
 
 // One entry of a directory as it is listed now.
 struct ListedEntry {
-  enum class Kind { file, directory, other };  // other: symlink, FIFO, socket, device node
+  enum class Kind { file, directory, symlink, other };  // other: FIFO, socket, device node
   std::string name;
   Kind kind = Kind::other;
   std::uint64_t size = 0;  // files whose name was not `known` only (0 otherwise)
+  std::string target;      // a symlink whose name was not `known`: what it points to
 };
 
 // Lists directory `prefix` (a path ending in '/'). Entries named in `known` (sorted) may be
-// returned without a stat; the others come with their kind and, for a file, its size.
+// returned without a stat; the others come with their kind and, for a file, its size, for a
+// symlink, its target.
 // nullopt when the directory cannot be listed (gone, unreadable): it is then incomplete.
 using DirLister = std::function<std::optional<std::vector<ListedEntry>>(const std::string& prefix,
                                                                         const std::vector<std::string_view>& known)>;
 
 // The system's lister: open_long_path + getdents64, fstatat (no symlinks followed) for the
-// entries that d_type leaves open or that are not `known`.
+// entries that d_type leaves open or that are not `known`, readlinkat for their symlinks.
 std::optional<std::vector<ListedEntry>> list_directory(const std::string& prefix,
                                                        const std::vector<std::string_view>& known);
 

@@ -37,6 +37,7 @@ struct Node {
   std::vector<FileIndex> files;
   std::vector<std::uint32_t> children;
   std::vector<std::string> empty_files;  // listed, not in the table (no filter lets them in), 0 bytes
+  std::vector<std::pair<std::string, std::string>> symlinks;  // listed, not followed: name, target
   bool complete = true;
   std::uint64_t size = 0;   // bytes under it
   std::uint64_t count = 0;  // files under it, empty ones included
@@ -47,7 +48,7 @@ struct Node {
 // One file's or directory's part in its parent's digest.
 struct Member {
   std::string_view name;
-  char kind;  // 'f' file, 'd' directory
+  char kind;  // 'f' file, 'd' directory, 'l' symlink
   std::uint64_t size;
   Digest digest;
 };
@@ -177,6 +178,9 @@ class Finder {
     for (const std::string& name : node.empty_files) {
       members.push_back({name, 'f', 0, empty_content()});
     }
+    for (const auto& [name, target] : node.symlinks) {
+      members.push_back({name, 'l', 0, digest_of(target)});
+    }
     for (std::uint32_t c : node.children) {
       const Node& child = m_nodes[c];
       members.push_back({last_component(child.prefix), 'd', child.size, child.digest});
@@ -187,10 +191,10 @@ class Finder {
     std::string bytes;
     Digest sum;
     for (const Member& member : members) {
-      if (member.kind == 'f') {
+      if (member.kind == 'f' || member.kind == 'l') {
         node.size += member.size;
         ++node.count;
-        sum = add(sum, content_digest(member.digest, member.size));
+        sum = add(sum, content_digest(member.digest, member.kind == 'l' ? UINT64_MAX : member.size));
       } else {
         sum = add(sum, member.digest);
       }
@@ -233,6 +237,8 @@ class Finder {
         ++dirs_seen;
       } else if (entry.kind == ListedEntry::Kind::file && entry.size == 0) {
         node.empty_files.push_back(std::move(entry.name));
+      } else if (entry.kind == ListedEntry::Kind::symlink) {
+        node.symlinks.emplace_back(std::move(entry.name), std::move(entry.target));
       } else {
         return false;  // filtered out, not walked, not followed, or new since the walk
       }
@@ -285,6 +291,9 @@ class Finder {
     }
     for (std::size_t i = 0; i < node.empty_files.size(); ++i) {
       out.emplace_back(0, empty_content());
+    }
+    for (const auto& link : node.symlinks) {
+      out.emplace_back(UINT64_MAX, digest_of(link.second));  // a link is never equal to a file
     }
     for (std::uint32_t c : node.children) {
       collect_contents(c, out);
@@ -427,6 +436,18 @@ class Finder {
   std::unordered_map<std::string_view, std::uint32_t> m_by_prefix;
 };
 
+// The target of symlink `name` in directory `fd` whose lstat is `st`; false if it cannot be read
+// or changed length meanwhile.
+bool read_link(int fd, const char* name, const struct stat& st, std::string& target) {
+  target.resize(static_cast<std::size_t>(st.st_size) + 1);
+  const ssize_t got = ::readlinkat(fd, name, target.data(), target.size());
+  if (got < 0 || static_cast<std::size_t>(got) >= target.size()) {
+    return false;
+  }
+  target.resize(static_cast<std::size_t>(got));
+  return true;
+}
+
 }  // namespace
 
 std::optional<std::vector<ListedEntry>> list_directory(const std::string& prefix,
@@ -451,19 +472,23 @@ std::optional<std::vector<ListedEntry>> list_directory(const std::string& prefix
       if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) {
         continue;
       }
-      ListedEntry entry{.name = name, .kind = ListedEntry::Kind::other, .size = 0};
+      ListedEntry entry{.name = name, .kind = ListedEntry::Kind::other, .size = 0, .target = {}};
       const bool is_known = std::binary_search(known.begin(), known.end(), std::string_view(name));
       unsigned char type = dirent->d_type;
       struct stat st {};
-      if ((type == DT_UNKNOWN || (type == DT_REG && !is_known)) &&
+      if ((type == DT_UNKNOWN || ((type == DT_REG || type == DT_LNK) && !is_known)) &&
           ::fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) == 0) {
-        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : S_ISLNK(st.st_mode) ? DT_LNK : DT_FIFO;
         entry.size = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
-      } else if (type == DT_REG && !is_known) {
-        type = DT_LNK;  // could not be looked at: accounted for by nothing
+        if (S_ISLNK(st.st_mode) && !read_link(fd, name, st, entry.target)) {
+          type = DT_FIFO;
+        }
+      } else if (!is_known && type != DT_DIR) {
+        type = DT_FIFO;  // could not be looked at: accounted for by nothing
       }
       entry.kind = type == DT_DIR   ? ListedEntry::Kind::directory
                    : type == DT_REG ? ListedEntry::Kind::file
+                   : type == DT_LNK ? ListedEntry::Kind::symlink
                                     : ListedEntry::Kind::other;
       entries.push_back(std::move(entry));
     }

@@ -125,7 +125,7 @@ class Dirs(unittest.TestCase):
             "excluded file": (["--exclude", "*.tmp"], lambda t: [t.write(d + "/x.tmp", b"12345") for d in ("photos", "backup")]),
             "below --min-size": (["--min-size", "200"], lambda t: [t.write(d + "/small", b"1") for d in ("photos", "backup")]),
             "hidden file": (["--no-hidden"], lambda t: [t.write(d + "/.hidden", b"hh") for d in ("photos", "backup")]),
-            "symlink": ([], lambda t: [t.symlink("a.jpg", d + "/link") for d in ("photos", "backup")]),
+            "symlinks to other targets": ([], lambda t: [t.symlink(d + ".jpg", d + "/link") for d in ("photos", "backup")]),
             "fifo": ([], lambda t: [t.mkfifo(d + "/fifo") for d in ("photos", "backup")]),
         }
         for name, (flags, spoil) in cases.items():
@@ -136,6 +136,14 @@ class Dirs(unittest.TestCase):
                 # The top directories hold something not compared: only the albums are reported.
                 self.assertEqual(dir_groups(doc), {frozenset({b"./backup/album", b"./photos/album"})},
                                  describe(proc))
+
+    def test_symlinks_compare_by_target(self):
+        tree = self.base_tree()
+        for d in ("photos", "backup"):
+            tree.symlink("a.jpg", d + "/link")
+            tree.symlink("/nowhere", d + "/album/dangling")
+        proc, doc = group_json(self, ["."], "--dirs", cwd=tree.root)
+        self.assertEqual(dir_groups(doc), {frozenset({b"./backup", b"./photos"})})
 
     def test_unreadable_file_makes_its_directory_incomplete(self):
         tree = self.base_tree()

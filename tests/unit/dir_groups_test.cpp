@@ -3,6 +3,8 @@
 // description (what is on disk now, filtered files and symlinks included). Each case names the
 // directory groups and the file groups it expects.
 #include <spindle/dir_groups.hpp>
+#include <spindle/report.hpp>
+#include <spindle/report_read.hpp>
 
 #include <gtest/gtest.h>
 
@@ -10,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -26,8 +29,9 @@ struct FakeFile {
 struct Tree {
   std::vector<std::string> dirs;  // walked directories, without a trailing '/'
   std::vector<FakeFile> files;
-  std::vector<std::string> others;      // on disk, neither file nor directory (a symlink)
+  std::vector<std::string> others;      // on disk, neither file nor directory nor symlink (a FIFO)
   std::vector<std::string> unlistable;  // directories that can no longer be listed
+  std::vector<std::pair<std::string, std::string>> links = {};  // symlinks: path, target
 };
 
 using PathGroups = std::vector<std::vector<std::string>>;
@@ -86,17 +90,23 @@ Outcome run(const Case& c) {
     entries.emplace();
     for (const std::string& dir : c.tree.dirs) {
       if (parent_prefix(dir) == prefix) {
-        entries->push_back({.name = base_name(dir), .kind = ListedEntry::Kind::directory, .size = 0});
+        entries->push_back({.name = base_name(dir), .kind = ListedEntry::Kind::directory, .size = 0, .target = {}});
       }
     }
     for (const FakeFile& file : c.tree.files) {
       if (parent_prefix(file.path) == prefix) {
-        entries->push_back({.name = base_name(file.path), .kind = ListedEntry::Kind::file, .size = file.size});
+        entries->push_back(
+            {.name = base_name(file.path), .kind = ListedEntry::Kind::file, .size = file.size, .target = {}});
+      }
+    }
+    for (const auto& [link, target] : c.tree.links) {
+      if (parent_prefix(link) == prefix) {
+        entries->push_back({.name = base_name(link), .kind = ListedEntry::Kind::symlink, .size = 0, .target = target});
       }
     }
     for (const std::string& other : c.tree.others) {
       if (parent_prefix(other) == prefix) {
-        entries->push_back({.name = base_name(other), .kind = ListedEntry::Kind::other, .size = 0});
+        entries->push_back({.name = base_name(other), .kind = ListedEntry::Kind::other, .size = 0, .target = {}});
       }
     }
     return entries;
@@ -199,8 +209,18 @@ const std::vector<Case>& cases() {
        {},
        {},
        {{"p/a/s/y", "q/a/s/y"}, {"p/a/x", "q/a/x"}}},
-      {"SymlinkMakesItsDirectoryIncomplete",
-       {{"r", "r/a", "r/b"}, {{"r/a/x", 10, 1}, {"r/b/x", 10, 1}}, {"r/a/link"}, {}},
+      {"SpecialFileMakesItsDirectoryIncomplete",
+       {{"r", "r/a", "r/b"}, {{"r/a/x", 10, 1}, {"r/b/x", 10, 1}}, {"r/a/fifo", "r/b/fifo"}, {}},
+       {},
+       {},
+       {{"r/a/x", "r/b/x"}}},
+      {"EqualSymlinksAreEqualContent",
+       {{"r", "r/a", "r/b"}, {{"r/a/x", 10, 1}, {"r/b/x", 10, 1}}, {}, {}, {{"r/a/l", "../t"}, {"r/b/l", "../t"}}},
+       {},
+       {{"r/a", "r/b"}},
+       {}},
+      {"SymlinksWithOtherTargetsDiffer",
+       {{"r", "r/a", "r/b"}, {{"r/a/x", 10, 1}, {"r/b/x", 10, 1}}, {}, {}, {{"r/a/l", "../t"}, {"r/b/l", "../u"}}},
        {},
        {},
        {{"r/a/x", "r/b/x"}}},
@@ -278,6 +298,39 @@ TEST(DirGroups, IgnoreNamesNeverReportsADirectoryWithOneInsideIt) {
   EXPECT_EQ(group.size(), 2u);
   EXPECT_FALSE(std::find(group.begin(), group.end(), "r/a") != group.end() &&
                std::find(group.begin(), group.end(), "r/a/s") != group.end());
+}
+
+// Reports with directory groups, written in json and text and read back as the actions read them:
+// the file groups come back, the directory groups are read past, never an error.
+TEST(DirGroups, ReportsWithDirectoryGroupsAreReadBackAsFileGroups) {
+  GroupResult result;
+  DuplicateGroup group{.size = 7, .hash = Digest{1, 2}, .files = {}};
+  for (const char* path : {"misc/f", "r/a/f"}) {
+    FileEntry entry;
+    entry.size = 7;
+    group.files.push_back(result.files.add(entry, path));
+  }
+  result.groups.push_back(group);
+  result.dir_groups.push_back({.size = 70, .hash = Digest{3, 4}, .dirs = {"r/a", "r/b c"}});
+  result.dirs_compared = true;
+  for (ReportFormat format : {ReportFormat::json, ReportFormat::text}) {
+    std::ostringstream out;
+    make_reporter(format)->write(result, out);
+    SCOPED_TRACE(out.str());
+    EXPECT_NE(
+        out.str().find(format == ReportFormat::json ? "\"dir_groups\":[{\"size\":70," : "# 2 directories of 70 B"),
+        std::string::npos);
+    ParsedReport parsed = parse_report(out.str(), "report");
+    ASSERT_EQ(parsed.groups.size(), 1u);
+    ASSERT_EQ(parsed.groups[0].files.size(), 2u);
+    EXPECT_EQ(parsed.groups[0].files[0].path, "misc/f");
+    EXPECT_EQ(parsed.groups[0].files[1].path, "r/a/f");
+  }
+  // A text directory group whose header promises more directories than follow is malformed.
+  EXPECT_THROW(parse_text_report("# 3 directories of 70 B (70 bytes), 00000000000000030000000000000004, 140 B wasted\n"
+                                 "r/a/\nr/b/\n",
+                                 "report"),
+               ReportError);
 }
 
 }  // namespace
