@@ -33,14 +33,25 @@ struct DuplicateGroup {
   std::uint64_t wasted() const { return files.empty() ? 0 : size * (files.size() - 1); }
 };
 
+// Directories with identical content (--dirs; dir_groups.hpp says what "identical" means).
+// `dirs` are paths as the walk spelled them, without a trailing '/' ("/" stays "/"), sorted bytewise.
+struct DirGroup {
+  std::uint64_t size = 0;  // bytes under one of the directories
+  Digest hash;             // digest of one directory's content (not a hash of its bytes)
+  std::vector<std::string> dirs;
+  std::uint64_t wasted() const { return dirs.empty() ? 0 : size * (dirs.size() - 1); }
+};
+
 struct GroupResult {
   FileTable files;
   std::vector<DuplicateGroup> groups;  // sorted: most wasted space first, then size, hash, path
   std::vector<FileError> errors;       // every file that could not be read (also logged)
   RunStats stats;
-  bool cancelled = false;  // SIGINT/SIGTERM: the groups are incomplete and must not be reported
   // config.rf_under: non-zero when `groups` are the files of fewer copies, not duplicates to act on.
   std::size_t rf_under = 0;
+  bool cancelled = false;  // SIGINT/SIGTERM: the groups are incomplete and must not be reported
+  std::vector<DirGroup> dir_groups;  // --dirs only: sorted as groups are; their files left `groups`
+  bool dirs_compared = false;        // --dirs was given: the JSON report has "dir_groups", even empty
 };
 
 // What run_group takes from the machine, as seams a test can replace.

@@ -23,6 +23,9 @@ struct WalkResult {
   std::uint64_t directories = 0;
   std::uint64_t skipped_special = 0;     // FIFOs, sockets, device nodes: never opened
   std::uint64_t skipped_unreliable = 0;  // files on kernel interface file systems (/sys, /proc)
+  // config.dirs only: every directory listed, as the prefix its files' paths start with ("a/b/"),
+  // in no particular order (dir_groups.hpp finds duplicate directories among them).
+  std::vector<std::string> walked_dirs;
   // More PATHs than FileEntry::root can count (a --files-from list of millions) are walked in
   // runs of FileEntry::k_max_root + 1: the files of run c are [chunk_starts[c], chunk_starts[c+1])
   // (the last up to the end) and their root counts from the run's first PATH. One run: {0}.

@@ -100,6 +100,7 @@ Command register_group(CLI::App& root, Context& context) {
   add_input_filter_flags(*app, config, options->filter, options->list);
   add_candidate_flags(*app, config);
   add_replication_flags(*app, config);
+  add_dir_flags(*app, config);
   add_threads_flag(*app, config);
   add_cache_flags(*app, config);
   add_report_flags(*app, config);

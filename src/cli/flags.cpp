@@ -129,6 +129,24 @@ void add_candidate_flags(CLI::App& app, Config& config) {
                "Report hard links to one file as duplicates (by default each inode is listed once)");
 }
 
+void add_dir_flags(CLI::App& app, Config& config) {
+  app.add_flag("--dirs", config.dirs,
+               "Also report directories whose whole content (the files under them, their contents and relative "
+               "names) equals another directory's; their files leave the file groups. Only the topmost such "
+               "directories are reported, and only directories whose every entry was seen and has a copy (a file "
+               "left out by a filter or unreadable makes its directory no duplicate)")
+      ->group("Selection");
+  app.add_flag_callback(
+         "--dirs-ignore-names",
+         [&config] {
+           config.dirs = true;
+           config.dirs_ignore_names = true;
+         },
+         "Like --dirs, but directories compare the contents of the files under them only, names and layout "
+         "ignored")
+      ->group("Selection");
+}
+
 void add_size_flags(CLI::App& app, Config& config) {
   // A bound is a byte count: at least 6.5 bytes is at least 7, at most 6.5 bytes is at most 6.
   auto bounds = std::make_shared<SizeBounds>();

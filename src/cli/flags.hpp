@@ -17,6 +17,7 @@ namespace spindle::cli {
 void add_walk_flags(CLI::App& app, Config& config);
 void add_candidate_flags(CLI::App& app, Config& config);  // add_size_flags, --include-empty, -H
 void add_size_flags(CLI::App& app, Config& config);       // --min-size, --max-size
+void add_dir_flags(CLI::App& app, Config& config);        // --dirs, --dirs-ignore-names (group only)
 void add_threads_flag(CLI::App& app, Config& config);
 void add_report_flags(CLI::App& app, Config& config);  // --format, then add_output_flags
 void add_output_flags(CLI::App& app, Config& config);  // -o, --stats, --progress

@@ -1,6 +1,7 @@
 #include <spindle/cache.hpp>
 #include <spindle/caching_reader.hpp>
 #include <spindle/device.hpp>
+#include <spindle/dir_groups.hpp>
 #include <spindle/fd_budget.hpp>
 #include <spindle/group.hpp>
 #include <spindle/pipeline.hpp>
@@ -97,6 +98,18 @@ void warn_absorbed_roots(const Config& config, Logger& log) {
                 ": --isolate: inside (or the same as) a PATH given before it, so its files count as that PATH's; "
                 "name it first to make it a place of its own");
   }
+}
+
+// --dirs: directories whose whole content has a copy become dir groups, and their files leave the
+// file groups (dir_groups.hpp). The file statistics stay as they were: those files are copies.
+void fold_duplicate_directories(GroupResult& result, const std::vector<std::string>& walked_dirs,
+                                const Config& config) {
+  DirFolding folding = find_dir_groups(
+      result.files, walked_dirs, result.groups,
+      {.ignore_names = config.dirs_ignore_names, .include_empty = config.include_empty}, list_directory);
+  result.groups = std::move(folding.groups);
+  result.dir_groups = std::move(folding.dir_groups);
+  result.dirs_compared = true;
 }
 
 }  // namespace
@@ -218,6 +231,9 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
     stats.wasted_bytes += group.wasted();
   }
   sort_groups(result.groups, files);
+  if (config.dirs) {
+    fold_duplicate_directories(result, walked.walked_dirs, config);
+  }
   stats.groups = result.groups.size();
   stats.errors = result.errors.size();
   stats.bytes_read = hashed.bytes_read;

@@ -57,6 +57,10 @@ void append_csv_field(std::string& out, std::string_view text);
 // options.escape_names (the report goes to a terminal).
 void append_report_path(std::string& out, const FileTable& files, FileIndex index, const ReportOptions& options);
 
+// Append a directory of a DirGroup as text, fdupes and csv list it: its path and a '/' (so it is
+// told from a file), raw or through escape_for_terminal as append_report_path does.
+void append_report_dir(std::string& out, const std::string& dir, const ReportOptions& options);
+
 // `# 3 files of 1.5 KiB (1536 bytes), <hash>, 3.0 KiB wasted`, each path on its own line
 // (raw bytes, or escaped for a terminal), a blank line between groups.
 class TextReporter final : public Reporter {

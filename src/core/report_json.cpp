@@ -147,6 +147,28 @@ void append_group_hash(std::string& out, const DuplicateGroup& group, bool copie
   }
 }
 
+// --dirs: "dir_groups":[{"size","hash","dirs":[paths without a trailing '/']}], after "groups".
+void append_dir_groups(std::string& out, const GroupResult& result) {
+  if (!result.dirs_compared) {
+    return;
+  }
+  out += ",\"dir_groups\":[";
+  for (std::size_t g = 0; g < result.dir_groups.size(); ++g) {
+    const DirGroup& group = result.dir_groups[g];
+    out += g == 0 ? "{" : ",{";
+    append_uint_member(out, "size", group.size);
+    append_key(out, "hash");
+    append_string(out, to_hex(group.hash));
+    out += ",\"dirs\":[";
+    for (std::size_t d = 0; d < group.dirs.size(); ++d) {
+      out += d == 0 ? "" : ",";
+      append_string(out, group.dirs[d]);
+    }
+    out += "]}";
+  }
+  out += ']';
+}
+
 }  // namespace
 
 void JsonReporter::write(const GroupResult& result, std::ostream& out) {
@@ -170,7 +192,9 @@ void JsonReporter::write(const GroupResult& result, std::ostream& out) {
     }
     text += "]}";
   }
-  text += "],\"stats\":{";
+  text += ']';
+  append_dir_groups(text, result);
+  text += ",\"stats\":{";
   append_stats(text, result.stats);
   // Inside "stats" so the top level stays {"groups","stats"}; one entry per unreadable file.
   text += ",\"errors_list\":[";

@@ -6,6 +6,9 @@
 //   path
 //   <blank line between groups>
 //
+// With group --dirs, "# N directories of ..." groups come first (N directory paths each): actions
+// act on file groups only, so they are read past (their files are in no file group).
+//
 // Names are raw bytes, one per line, so a name holding a newline cannot be told from two names:
 // the header's count catches it (the group then has a line too many), and the report is rejected
 // rather than acted on. Text reports carry no per-file state; actions then check size and content.
@@ -57,6 +60,21 @@ std::optional<Header> parse_header(std::string_view line) {
   return header;
 }
 
+// "# N directories of HUMAN (BYTES bytes), HASH, HUMAN wasted" (group --dirs): N, or nullopt when
+// the line is not one. Actions act on file groups only, so such a group is read past.
+std::optional<std::uint64_t> parse_dir_header(std::string_view line) {
+  if (!line.starts_with("# ")) {
+    return std::nullopt;
+  }
+  line.remove_prefix(2);
+  const std::size_t dirs_of = line.find(" directories of ");
+  std::uint64_t count = 0;
+  if (dirs_of == std::string_view::npos || !read_uint(line.substr(0, dirs_of), count) || !line.ends_with(" wasted")) {
+    return std::nullopt;
+  }
+  return count;
+}
+
 }  // namespace
 
 ParsedReport parse_text_report(std::string_view text, const std::string& name) {
@@ -88,6 +106,17 @@ ParsedReport parse_text_report(std::string_view text, const std::string& name) {
       throw ReportError(name, line_number,
                         "expected a blank line or the end after a group's paths (a name holding a newline "
                         "cannot be read from a text report: use group --format json)");
+    }
+    if (std::optional<std::uint64_t> dirs = parse_dir_header(line)) {
+      for (std::uint64_t i = 0; i < *dirs; ++i) {
+        if (!next_line(line) || line.empty()) {
+          throw ReportError(name, line_number,
+                            "the directory group header says " + std::to_string(*dirs) + " directories, but " +
+                                std::to_string(i) + " follow");
+        }
+      }
+      expect_blank = true;
+      continue;
     }
     std::optional<Header> header = parse_header(line);
     // report_text.cpp ends the header of every group of --rf-under/--unique with its copies.

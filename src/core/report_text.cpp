@@ -15,6 +15,11 @@ void append_report_path(std::string& out, const FileTable& files, FileIndex inde
   out += escape_for_terminal(raw);
 }
 
+void append_report_dir(std::string& out, const std::string& dir, const ReportOptions& options) {
+  const std::string path = dir.ends_with('/') ? dir : dir + '/';
+  out += options.escape_names ? escape_for_terminal(path) : path;
+}
+
 namespace {
 
 // "# 3 files of 1.5 KiB (1536 bytes), HASH, 3.0 KiB wasted". In a report of --rf-under or
@@ -40,6 +45,34 @@ void append_header(std::string& text, const DuplicateGroup& group, bool copies) 
   }
 }
 
+// --dirs: `# 2 directories of 1.5 KiB (1536 bytes), <digest>, 1.5 KiB wasted`, then each
+// directory with a trailing '/', before the file groups and like them followed by a blank line.
+void append_dir_groups(std::string& text, const GroupResult& result, const ReportOptions& options, bool& first) {
+  const char end = options.zero_terminated ? '\0' : '\n';
+  for (const DirGroup& group : result.dir_groups) {
+    if (!first) {
+      text += end;
+    }
+    first = false;
+    text += "# ";
+    append_uint(text, group.dirs.size());
+    text += " directories of ";
+    text += human_size(group.size);
+    text += " (";
+    append_uint(text, group.size);
+    text += " bytes), ";
+    text += to_hex(group.hash);
+    text += ", ";
+    text += human_size(group.wasted());
+    text += " wasted";
+    text += end;
+    for (const std::string& dir : group.dirs) {
+      append_report_dir(text, dir, options);
+      text += end;
+    }
+  }
+}
+
 }  // namespace
 
 void TextReporter::write(const GroupResult& result, std::ostream& out) {
@@ -47,6 +80,7 @@ void TextReporter::write(const GroupResult& result, std::ostream& out) {
   std::string& text = chunks.buffer();
   const char end = m_options.zero_terminated ? '\0' : '\n';
   bool first = true;
+  append_dir_groups(text, result, m_options, first);
   for (const DuplicateGroup& group : result.groups) {
     if (!first) {
       text += end;

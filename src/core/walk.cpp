@@ -77,6 +77,7 @@ struct WorkerOutput {
   std::uint64_t directories = 0;
   std::uint64_t skipped_special = 0;
   std::uint64_t skipped_unreliable = 0;
+  std::vector<std::string> walked_dirs;  // --dirs: the prefix of every directory listed
 };
 
 // Counts the directory descriptors the walk holds, so a thread that meets EMFILE knows whether
@@ -411,6 +412,9 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
   // File PATHs whose entries are in this directory (usually none).
   const std::span<const RootMap::NamedFile> named_here = m_root_map.files_in(self);
   ++out.directories;
+  if (m_config.dirs) {
+    out.walked_dirs.push_back(dir_prefix(task.path));
+  }
 
   std::vector<DirId> ancestors;
   if (m_config.follow_links) {
@@ -527,6 +531,7 @@ WalkResult Walker::finish() {
     result.directories += out.directories;
     result.skipped_special += out.skipped_special;
     result.skipped_unreliable += out.skipped_unreliable;
+    std::move(out.walked_dirs.begin(), out.walked_dirs.end(), std::back_inserter(result.walked_dirs));
     out = WorkerOutput{};
   }
   return result;
@@ -625,6 +630,7 @@ WalkResult walk(const Config& config, Logger& log, const CancelToken& cancel, st
     result.directories += run.directories;
     result.skipped_special += run.skipped_special;
     result.skipped_unreliable += run.skipped_unreliable;
+    std::move(run.walked_dirs.begin(), run.walked_dirs.end(), std::back_inserter(result.walked_dirs));
   }
   return result;
 }
