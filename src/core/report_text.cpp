@@ -25,6 +25,9 @@ void TextReporter::write(const GroupResult& result, std::ostream& out) {
       text += end;
     }
     first = false;
+    if (m_options.colour) {
+      text += "\033[1m";
+    }
     text += "# ";
     append_uint(text, group.files.size());
     text += " files of ";
@@ -36,6 +39,9 @@ void TextReporter::write(const GroupResult& result, std::ostream& out) {
     text += ", ";
     text += human_size(group.wasted());
     text += " wasted";
+    if (m_options.colour) {
+      text += "\033[0m";
+    }
     text += end;
     // Raw bytes, as fdupes writes them (the man page points to json/csv for names with newlines),
     // unless the reader is a terminal.
