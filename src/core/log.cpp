@@ -69,11 +69,9 @@ std::string Logger::erase_status() const {
 
 void Logger::set_status(std::string_view status, StatusStyle style) {
   std::lock_guard lock(m_mutex);
-  std::string drawn = m_status.empty() ? std::string() : erase_status();
+  // An ANSI status erases as it draws (below); a plain one first blanks the old line.
+  std::string drawn = style == StatusStyle::plain && !m_status.empty() ? erase_status() : std::string();
   m_status_style = style;
-  if (style == StatusStyle::ansi) {
-    drawn = "\r\033[K";
-  }
   m_status = "\r";
   if (style == StatusStyle::ansi) {
     m_status += "\033[K";

@@ -434,6 +434,8 @@ TEST_F(SampleTest, CalibrateReadsTheSameFilesAtEveryCount) {
   options.clock = stepping_clock(std::chrono::milliseconds(1));
   options.drop_caches = false;  // a unit test must not flush the machine's page cache
   options.small_read_bytes = 100;
+  // The fake clock's runs last ~45 ms, shorter than a real run must be to be timed.
+  options.min_run = std::chrono::milliseconds(0);
   std::vector<std::string> files = sample(options, m_st_dev);
   PhysicalDevice device;
   device.facts.key = "block:1:2";
@@ -448,6 +450,8 @@ TEST_F(SampleTest, CalibrateReadsTheSameFilesAtEveryCount) {
     EXPECT_EQ((*series)[1].threads, 2);
     EXPECT_EQ((*series)[2].threads, 4);
     for (const CalibrationPoint& p : *series) {
+      EXPECT_EQ(p.runs, 3);  // each count measured three times, its point the median run
+      EXPECT_LE(p.low, p.high);
       EXPECT_TRUE(p.complete);
       EXPECT_EQ(p.files, 41u);
       EXPECT_GT(p.mb_per_s(), 0);
@@ -472,6 +476,8 @@ TEST_F(SampleTest, FirstCountStopsAtItsSliceAndLaterCountsReadWhatItRead) {
   options.budget = std::chrono::milliseconds(1800);
   options.clock = stepping_clock(std::chrono::milliseconds(1));
   options.drop_caches = false;
+  options.repeats = 1;  // one run per count: the slice arithmetic below is that of one run
+  options.min_run = std::chrono::milliseconds(0);
   options.small_read_bytes = 100;
   std::vector<std::string> sampled = sample(options, m_st_dev);
   ASSERT_EQ(sampled.size(), 41u);
@@ -502,6 +508,24 @@ TEST_F(SampleTest, FirstCountStopsAtItsSliceAndLaterCountsReadWhatItRead) {
   // first run gets a longer slice and reads more files.
   EXPECT_GT(result.large[0].files, result.small[0].files);
   EXPECT_TRUE(result.ok());
+}
+
+TEST_F(SampleTest, RunsTooShortToTimeStoreNothing) {
+  CalibrationOptions options;
+  options.thread_counts = {1, 2};
+  options.budget = std::chrono::seconds(5);
+  options.clock = stepping_clock(std::chrono::milliseconds(1));
+  options.drop_caches = false;
+  options.small_read_bytes = 100;
+  options.min_run = std::chrono::milliseconds(1000);  // the fake clock's runs last ~45 ms
+  std::vector<std::string> files = sample(options, m_st_dev);
+  PhysicalDevice device;
+  device.facts.name = "test";
+  Logger log(stderr, LogLevel::error);
+  CalibrationResult result = calibrate(device, files, options, log, m_cancel);
+  EXPECT_FALSE(result.ok());
+  EXPECT_TRUE(result.refused.starts_with("small reads: the runs with 1 thread took ")) << result.refused;
+  EXPECT_TRUE(result.refused.ends_with(" ms, too short to time")) << result.refused;
 }
 
 TEST_F(SampleTest, SamplingStopsAtTheDeadline) {
