@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <utility>
 
 namespace spindle::cli {
 
@@ -102,7 +103,15 @@ std::string HelpFormatter::two_columns(const std::string& left, const std::strin
   return out;
 }
 
-std::string HelpFormatter::make_groups(const CLI::App* app, CLI::AppFormatMode mode) const {
+std::string HelpFormatter::make_help(const CLI::App* app, std::string name, CLI::AppFormatMode mode) const {
+  if (mode == CLI::AppFormatMode::Sub) {
+    return CLI::Formatter::make_help(app, std::move(name), mode);
+  }
+  return make_description(app) + make_usage(app, std::move(name)) + make_positionals(app) + ordered_groups(app, mode) +
+         make_subcommands(app, mode) + "\n" + make_footer(app);
+}
+
+std::string HelpFormatter::ordered_groups(const CLI::App* app, CLI::AppFormatMode mode) const {
   std::vector<std::string> order{"Input", "Selection", "Threads", "Output", "Cache"};
   for (const std::string& group : app->get_groups()) {
     if (std::find(order.begin(), order.end(), group) == order.end()) {

@@ -23,9 +23,8 @@ class HelpFormatter : public CLI::Formatter {
  public:
   explicit HelpFormatter(std::size_t columns);
 
-  // The groups in the order a reader looks for them: Input, Selection, Threads, Output, Cache,
-  // then any other (CLI11 would list them in the order their first option was added).
-  std::string make_groups(const CLI::App* app, CLI::AppFormatMode mode) const override;
+  // CLI11's layout, with the option groups in the order a reader looks for them (ordered_groups).
+  std::string make_help(const CLI::App* app, std::string name, CLI::AppFormatMode mode) const override;
   std::string make_option(const CLI::Option* opt, bool is_positional) const override;
   std::string make_subcommand(const CLI::App* sub) const override;
   std::string make_description(const CLI::App* app) const override;
@@ -33,6 +32,9 @@ class HelpFormatter : public CLI::Formatter {
   std::string make_footer(const CLI::App* app) const override;
 
  private:
+  // Input, Selection, Threads, Output, Cache, then any other (CLI11 would list them in the order
+  // their first option was added; its make_groups is not virtual).
+  std::string ordered_groups(const CLI::App* app, CLI::AppFormatMode mode) const;
   std::string two_columns(const std::string& left, const std::string& right) const;
   std::string paragraph(std::string_view text, std::size_t indent) const;
 
