@@ -20,6 +20,14 @@ namespace spindle {
 // (an absolute XDG_CONFIG_HOME only, as the XDG spec says), else ~/.config/spindle/calibration.
 std::filesystem::path calibration_path();
 
+// The system-wide store, read by every user: $SPINDLE_SYSTEM_CONFIG_DIR/calibration (an absolute
+// path only; tests point it at a temporary directory), else /etc/spindle/calibration.
+std::filesystem::path system_calibration_path();
+
+// What a run uses: the system store, then the user's own (calibration_path()), whose entry for a
+// device wins over the system's.
+Calibration load_calibrations(Logger& log);
+
 // Read a calibration store: lines "<device key> <r> <s>" (or "<device key> <n>" for both), '#'
 // comments. A missing file is an empty Calibration; malformed lines are skipped with a warning.
 // The store is read as read_small_file() reads (at most 1 MiB, a regular file, a symlink to one
@@ -52,6 +60,11 @@ struct CalibrationOptions {
   std::uint64_t max_bytes_per_file = 1ULL << 20;  // whole-file reads: at most this much of each file
   std::size_t min_files = 32;                     // fewer sampled files give no result
   double tolerance = 0.05;  // best = the fewest threads within this fraction of the top throughput
+  // Each thread count is measured this many times (cold cache each time); its point is the median
+  // run, and the lowest and highest throughput of its runs are its spread.
+  int repeats = 3;
+  // A series whose median run is shorter than this is too short to time: nothing is stored.
+  std::chrono::milliseconds min_run{50};
   bool drop_caches = true;  // before each count: drop the page cache (root) or fadvise the files
   // What the budget, the deadlines and each measurement's seconds are read from. Called from
   // every reader thread, so it must be thread-safe. A seam: tests pass a clock they control, so a
@@ -70,6 +83,11 @@ struct CalibrationPoint {
   std::uint64_t bytes = 0;
   double seconds = 0;
   bool complete = false;  // read everything it was given before its time slice ran out
+  // The spread of the runs behind this point (its median run): the lowest and highest throughput
+  // of any, as best_thread_count compares them (MB/s, files/s when nothing was read).
+  int runs = 1;
+  double low = 0;
+  double high = 0;
   double mb_per_s() const { return seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0; }
   double files_per_s() const { return seconds > 0 ? static_cast<double>(files) / seconds : 0; }
 };
@@ -80,7 +98,10 @@ struct CalibrationResult {
   CacheDrop cache = CacheDrop::none;
   std::vector<CalibrationPoint> small;  // short reads of each file (the prefix/suffix stages)
   std::vector<CalibrationPoint> large;  // whole-file reads (the full-hash stage)
-  ThreadCounts best{0, 0};              // 0,0: no result (sample too small, or cancelled)
+  ThreadCounts best{0, 0};              // 0,0: no result (sample too small, noise, or cancelled)
+  // Why there is no result although every count was measured: the throughputs are within the
+  // runs' spread, or the runs were too short to time. Empty otherwise.
+  std::string refused;
   bool ok() const { return best.small > 0 && best.large > 0; }
 };
 
@@ -101,6 +122,11 @@ CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::s
 // The fewest threads whose throughput (MB/s; files/s when nothing was read) is within `tolerance`
 // of the best point's; 0 when `points` is empty.
 int best_thread_count(std::span<const CalibrationPoint> points, double tolerance);
+
+// Why a series tells nothing, or "" when it does: the fastest point's slowest run is no faster
+// than the slowest point's fastest run (the differences are within the noise), or the median run
+// lasted less than `min_run`.
+std::string series_noise(std::span<const CalibrationPoint> points, std::chrono::milliseconds min_run);
 
 // One device's calibration, for the report.
 struct DeviceCalibration {

@@ -13,6 +13,8 @@ namespace spindle {
 
 enum class ReportFormat { text, fdupes, csv, json };
 enum class ProgressMode { never, auto_detect, always };
+// --color: auto colours only a terminal (and honours NO_COLOR); always colours pipes too.
+enum class ColorMode { never, auto_detect, always };
 
 // Everything a run needs to know, filled once by the CLI (or a test) and then shared as
 // `const Config&` by every task. Mutable run state lives elsewhere (RunStats, PoolStats).
@@ -45,7 +47,8 @@ struct Config {
   std::string output_path;  // empty: stdout
   bool stats = false;
   ProgressMode progress = ProgressMode::auto_detect;
-  int verbosity = 0;  // -v raises, -q lowers
+  int verbosity = 0;                         // -v raises, -q lowers
+  ColorMode color = ColorMode::auto_detect;  // --color: group headers on stdout, error:/warning: on stderr
 
   // Replication (replication.hpp) and the mtime window (time_filter.hpp).
   std::size_t rf_over = 1;                    // --rf-over: report groups of more than this many copies

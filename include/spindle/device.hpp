@@ -31,6 +31,9 @@ struct DeviceFacts {
   unsigned minor = 0;
   DeviceClass device_class = DeviceClass::unknown;
   std::vector<std::string> slaves;  // the disks under a stacked device (dm, md, bcache), if any
+  std::string class_reason;         // why device_class was chosen ("rotational flag 0", "tmpfs")
+  std::string backing_file;         // a loop device's backing file, "" otherwise
+  std::string backing_device;       // the device that holds backing_file ("vda", "tmpfs"), if known
 };
 
 // A test seam: the real probe reads udev/sysfs/mountinfo; tests substitute a fake.

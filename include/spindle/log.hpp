@@ -13,11 +13,17 @@ namespace spindle {
 // device skips what it cannot read).
 enum class LogLevel { silent = -1, error = 0, warning = 1, info = 2, debug = 3 };
 
+// How a status line is drawn and erased: `ansi` with "\r" and ESC[K (erase to the end of the
+// line); `plain` with "\r" and blanks only, for TERM=dumb, which obeys no escape sequence.
+enum class StatusStyle { ansi, plain };
+
 // Thread-safe logger for stderr. Each message is built whole and written with one locked call,
 // so lines from different threads never interleave. Only the report writer touches stdout.
 class Logger {
  public:
-  explicit Logger(std::FILE* sink = stderr, LogLevel level = LogLevel::warning);
+  // `colour`: mark errors with a red "error:" and warnings with a yellow "warning:" (--color;
+  // never for a pipe or a file unless --color always).
+  explicit Logger(std::FILE* sink = stderr, LogLevel level = LogLevel::warning, bool colour = false);
 
   bool enabled(LogLevel level) const { return level <= m_level; }
   void log(LogLevel level, std::string_view message);
@@ -35,14 +41,19 @@ class Logger {
 
   // Show (replace) a one-line status at the bottom of a terminal; messages logged meanwhile are
   // printed above it and the status is redrawn under them.
-  void set_status(std::string_view status);
+  void set_status(std::string_view status, StatusStyle style = StatusStyle::ansi);
   void clear_status();
 
  private:
   std::FILE* m_sink;
   LogLevel m_level;
   std::mutex m_mutex;
+  bool m_colour;
   std::string m_status;  // the status line on screen, if any
+  StatusStyle m_status_style = StatusStyle::ansi;
+
+  // What erases the status line on screen (under the lock).
+  std::string erase_status() const;
 };
 
 // Quote a path for a one-line message or a terminal, so no name can move the cursor, change

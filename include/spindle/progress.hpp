@@ -17,31 +17,56 @@ namespace spindle {
 // Whether a progress display is wanted: `always`, or `auto` when stderr is a terminal.
 bool progress_enabled(ProgressMode mode);
 
-// A one-line progress display on stderr (stage, files and bytes done of total, rate, ETA),
-// redrawn at most ten times a second by its own thread. Workers only add to atomics, once per
-// batch, so it costs nothing measurable when on and nothing at all when off.
+// The width of the terminal on stderr (TIOCGWINSZ), else $COLUMNS, else 80: the line is clipped
+// to it so that it never wraps (a wrapped line leaves a stale row behind on every redraw).
+int stderr_columns();
+// TERM=dumb: such a terminal understands no escape sequence, so the line is erased with
+// carriage returns and blanks only.
+bool dumb_terminal();
+
+// What a Progress needs from its surroundings; each is a seam for tests (a clock they move by
+// hand, a fixed width, plain or not), so no test sleeps or needs a real terminal.
+struct ProgressOptions {
+  std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
+  // Phases of the run as the line counts them ("stage k/n"): each begin_stage is the next one.
+  // 0: the line shows no stage number (a run of one phase).
+  int stages = 0;
+  // Nothing is drawn until the run is this old: a run that ends sooner shows no line at all.
+  std::chrono::milliseconds delay{500};
+  std::function<int()> columns = stderr_columns;
+  bool plain = dumb_terminal();
+};
+
+// A one-line progress display on stderr ("stage k/n", the phase's name, files and bytes done of
+// total, rate, ETA), redrawn at most ten times a second by its own thread. Workers only add to
+// atomics, once per batch, so it costs nothing measurable when on and nothing at all when off.
+// Hidden when the logger logs errors only (-q).
+//
+// The ETA covers the rest of the run, never one phase: it is shown only in the last phase and
+// only when that phase's total bytes are known (a walk's total is not known until it ends, so
+// an earlier phase shows a rate but no ETA, which would be a guess). It reads "ETA 42 s",
+// "ETA 3 min 05 s" or "ETA 2 h 07 min".
 class Progress {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
-  // `clock` times the rate and ETA; a seam for tests, which pass a clock they move by hand.
-  Progress(
-      Logger& log, bool enabled, Clock clock = [] { return std::chrono::steady_clock::now(); });
+  Progress(Logger& log, bool enabled, ProgressOptions options = {});
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
   bool enabled() const { return m_enabled; }
-  // Start a stage; totals of 0 mean unknown (the walk).
+  // Start the next phase; totals of 0 mean unknown (the walk).
   void begin_stage(const char* name, std::uint64_t files_total, std::uint64_t bytes_total);
   void add(std::uint64_t files, std::uint64_t bytes) {
     m_files.fetch_add(files, std::memory_order_relaxed);
     m_bytes.fetch_add(bytes, std::memory_order_relaxed);
   }
 
-  // The line as it would be drawn now (exposed for tests).
+  // The line as it would be drawn now, before clipping (exposed for tests).
   std::string render() const;
-  // Draw the line now: what the drawing thread does every 100 ms.
-  void draw() { m_log.set_status(render()); }
+  // Draw the line now, clipped to the terminal, unless the run is younger than the delay: what
+  // the drawing thread does every 100 ms. Returns whether it drew.
+  bool draw();
 
  private:
   void run();
@@ -49,8 +74,10 @@ class Progress {
 
   Logger& m_log;
   bool m_enabled;
-  Clock m_clock;
+  ProgressOptions m_options;
+  std::int64_t m_created_ns;
   std::atomic<const char*> m_stage{""};
+  std::atomic<int> m_stage_number{0};
   std::atomic<std::uint64_t> m_files{0};
   std::atomic<std::uint64_t> m_bytes{0};
   std::atomic<std::uint64_t> m_files_total{0};
@@ -61,5 +88,8 @@ class Progress {
   bool m_stop = false;
   std::thread m_thread;
 };
+
+// "42 s", "3 min 05 s", "2 h 07 min" (rounded to the second).
+std::string eta_text(double seconds);
 
 }  // namespace spindle

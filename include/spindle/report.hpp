@@ -28,6 +28,8 @@ struct ReportOptions {
   // -z: text and fdupes end every line (group separators included) with NUL instead of a
   // newline and write names raw, so any name survives `xargs -0`.
   bool zero_terminated = false;
+  // --color: the text report's group headers in bold (never for -o FILE, see cli/output.hpp).
+  bool colour = false;
 };
 
 std::unique_ptr<Reporter> make_reporter(ReportFormat format, ReportOptions options = {});

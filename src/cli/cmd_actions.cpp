@@ -169,7 +169,7 @@ std::string stats_text(const ActionSummary& summary, std::chrono::steady_clock::
 
 int run(Context& context, ActionCommandOptions& options) {
   const Config& config = context.config;
-  Logger log(stderr, log_level_for(config.verbosity));
+  Logger log = make_logger(config);
   const auto start = std::chrono::steady_clock::now();
   ActionOptions& action = options.action;
   std::string name;
@@ -248,15 +248,11 @@ Command register_action(CLI::App& root, Context& context, ActionKind kind, const
 
 std::vector<Command> register_actions(CLI::App& root, Context& context) {
   return {
-      register_action(root, context, ActionKind::link,
-                      "Replace duplicates listed in a group report with hard links to the kept copy"),
-      register_action(root, context, ActionKind::symlink,
-                      "Replace duplicates listed in a group report with symbolic links to the kept copy"),
+      register_action(root, context, ActionKind::link, "Replace a report's duplicates with hard links"),
+      register_action(root, context, ActionKind::symlink, "Replace a report's duplicates with symlinks"),
       register_action(root, context, ActionKind::remove, "Delete the duplicates listed in a group report"),
-      register_action(root, context, ActionKind::move,
-                      "Move the duplicates listed in a group report under a directory"),
-      register_action(root, context, ActionKind::dedupe,
-                      "Make duplicates share the kept copy's extents (FIDEDUPERANGE on btrfs, XFS)"),
+      register_action(root, context, ActionKind::move, "Move a report's duplicates under a directory"),
+      register_action(root, context, ActionKind::dedupe, "Share the kept copy's extents (btrfs, XFS)"),
   };
 }
 

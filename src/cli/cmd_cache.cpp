@@ -28,7 +28,7 @@ void print(const std::string& text, const CancelToken& cancel) {
 
 int run(Context& context, const CacheOptions& options) {
   const Config& config = context.config;
-  Logger log(stderr, log_level_for(config.verbosity));
+  Logger log = make_logger(config);
   const std::filesystem::path path = cache_location(config.cache_path);
   // Looking at or cleaning a cache that does not exist creates nothing.
   struct stat info {};

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 namespace spindle::cli {
@@ -74,8 +75,31 @@ void write_table(std::ostream& out, const std::vector<std::vector<std::string>>&
   }
 }
 
-void write_devices_text(std::ostream& out, const DeviceMap& map, const Config& config) {
-  std::vector<std::vector<std::string>> rows{{"MAJ:MIN", "NAME", "CLASS", "FS", "MOUNTS", "THREADS", "FROM"}};
+// A PATH argument and the filesystem it is on.
+struct PathDevice {
+  std::string path;
+  std::uint64_t st_dev = 0;
+};
+
+// The device (index in the map) a PATH is on, with the mount it is under.
+std::string path_line(const PathDevice& path, const DeviceMap& map) {
+  const PhysicalDevice& device = map.devices()[map.index_of(path.st_dev)];
+  std::string line = escape_for_terminal(path.path) + ": on " + escape_for_terminal(device.facts.name);
+  for (std::size_t i = 0; i < device.st_devs.size(); ++i) {
+    if (device.st_devs[i] == path.st_dev) {
+      line += " (" + escape_for_terminal(device.fs_types[i]) + " mounted on " +
+              escape_for_terminal(device.mount_points[i]) + ", st_dev " + devnum_text(path.st_dev) + ")";
+    }
+  }
+  return line;
+}
+
+void write_devices_text(std::ostream& out, const DeviceMap& map, const Config& config,
+                        const std::vector<PathDevice>& paths) {
+  // THREADS is r,s: the pool's threads for short reads (the prefix and suffix of each file) and
+  // for whole-file reads, as --threads writes them.
+  std::vector<std::vector<std::string>> rows{
+      {"MAJ:MIN", "NAME", "CLASS", "FS", "MOUNTS", "THREADS(short,whole)", "FROM"}};
   for (const PhysicalDevice& device : map.devices()) {
     std::string name = escape_for_terminal(device.facts.name);
     if (!device.facts.slaves.empty()) {
@@ -87,6 +111,25 @@ void write_devices_text(std::ostream& out, const DeviceMap& map, const Config& c
   }
   write_table(out, rows);
   out << "main: " << config.threads.main_threads() << " threads (walk and in-memory work)\n";
+  // Why each class, the key the calibration file stores it under, and a loop device's file.
+  for (const PhysicalDevice& device : map.devices()) {
+    const DeviceFacts& facts = device.facts;
+    out << "\n"
+        << escape_for_terminal(facts.name) << ": " << to_string(facts.device_class) << ": "
+        << escape_for_terminal(facts.class_reason.empty() ? std::string("no reason known") : facts.class_reason)
+        << "\n  calibration key: " << escape_for_terminal(facts.key) << "\n";
+    if (!facts.backing_file.empty()) {
+      out << "  backing file: " << escape_for_terminal(facts.backing_file) << " (on "
+          << escape_for_terminal(facts.backing_device.empty() ? std::string("an unknown device") : facts.backing_device)
+          << ")\n";
+    }
+  }
+  if (!paths.empty()) {
+    out << "\n";
+    for (const PathDevice& path : paths) {
+      out << path_line(path, map) << "\n";
+    }
+  }
 }
 
 std::string fixed(double value, int digits) {
@@ -98,14 +141,25 @@ std::string fixed(double value, int digits) {
 void write_points_text(std::ostream& out, std::string_view title, const std::vector<CalibrationPoint>& points,
                        int best) {
   out << title << "\n";
-  std::vector<std::vector<std::string>> rows{{"THREADS", "FILES", "MB", "SECONDS", "MB/S", "FILES/S", ""}};
+  // The median run of each count, and the range of its runs' throughput (MB/s, or files/s when
+  // nothing was read: the unit the best count is chosen by).
+  const bool bytes = std::any_of(points.begin(), points.end(), [](const CalibrationPoint& p) { return p.bytes > 0; });
+  std::vector<std::vector<std::string>> rows{
+      {"THREADS", "FILES", "MB", "SECONDS", "MB/S", "FILES/S", bytes ? "RUNS MB/S" : "RUNS FILES/S", ""}};
+  bool cut_short = false;
   for (const CalibrationPoint& point : points) {
-    rows.push_back({std::to_string(point.threads), std::to_string(point.files),
-                    fixed(static_cast<double>(point.bytes) / 1e6, 1), fixed(point.seconds, 2),
-                    fixed(point.mb_per_s(), 1), fixed(point.files_per_s(), 0),
-                    point.threads == best ? "<- best" : (point.complete ? "" : "(time slice ended)")});
+    cut_short = cut_short || !point.complete;
+    rows.push_back(
+        {std::to_string(point.threads), std::to_string(point.files), fixed(static_cast<double>(point.bytes) / 1e6, 1),
+         fixed(point.seconds, 2), fixed(point.mb_per_s(), 1), fixed(point.files_per_s(), 0),
+         std::to_string(point.runs) + "x " + fixed(point.low, bytes ? 1 : 0) + ".." + fixed(point.high, bytes ? 1 : 0),
+         point.threads == best ? "<- best" : (point.complete ? "" : "(time slice ended)")});
   }
   write_table(out, rows);
+  if (cut_short) {
+    out << "(time slice ended: the count's runs stopped when their share of the device's time ran out, "
+           "before reading the whole sample; their rate is over the files they read)\n";
+  }
 }
 
 void write_calibration_text(std::ostream& out, const PhysicalDevice& device, const CalibrationResult& result) {
@@ -120,6 +174,8 @@ void write_calibration_text(std::ostream& out, const PhysicalDevice& device, con
   write_points_text(out, "whole-file reads (up to 1 MiB of each file):", result.large, result.best.large);
   if (result.ok()) {
     out << "best: " << threads_text(result.best) << " (small,whole-file)\n\n";
+  } else if (!result.refused.empty()) {
+    out << "best: none stored: " << result.refused << "\n\n";
   } else {
     out << "best: no result\n\n";
   }
@@ -131,13 +187,14 @@ void write_points_json(std::ostream& out, const std::vector<CalibrationPoint>& p
     const CalibrationPoint& point = points[i];
     out << (i == 0 ? "" : ",") << "{\"threads\":" << point.threads << ",\"files\":" << point.files
         << ",\"bytes\":" << point.bytes << ",\"seconds\":" << point.seconds
-        << ",\"complete\":" << (point.complete ? "true" : "false") << "}";
+        << ",\"complete\":" << (point.complete ? "true" : "false") << ",\"runs\":" << point.runs
+        << ",\"low\":" << point.low << ",\"high\":" << point.high << "}";
   }
   out << "]";
 }
 
 void write_json(std::ostream& out, const DeviceMap& map, const Config& config,
-                const std::vector<DeviceCalibration>& calibrations) {
+                const std::vector<DeviceCalibration>& calibrations, const std::vector<PathDevice>& paths) {
   out << "{\"devices\":[";
   bool first_device = true;
   for (const PhysicalDevice& device : map.devices()) {
@@ -156,10 +213,24 @@ void write_json(std::ostream& out, const DeviceMap& map, const Config& config,
           << ",\"mount_point\":" << json_string(device.mount_points[i]) << "}";
     }
     out << "],\"threads\":[" << device.threads.small << "," << device.threads.large
-        << "],\"threads_source\":" << json_string(to_string(device.threads_source)) << "}";
+        << "],\"threads_source\":" << json_string(to_string(device.threads_source))
+        << ",\"class_reason\":" << json_string(facts.class_reason);
+    if (!facts.backing_file.empty()) {
+      out << ",\"backing_file\":" << json_string(facts.backing_file)
+          << ",\"backing_device\":" << json_string(facts.backing_device);
+    }
+    out << "}";
     first_device = false;
   }
   out << "],\"main_threads\":" << config.threads.main_threads();
+  out << ",\"paths\":[";
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const PhysicalDevice& device = map.devices()[map.index_of(paths[i].st_dev)];
+    out << (i == 0 ? "" : ",") << "{\"path\":" << json_string(paths[i].path)
+        << ",\"key\":" << json_string(device.facts.key) << ",\"name\":" << json_string(device.facts.name)
+        << ",\"devnum\":" << json_string(devnum_text(paths[i].st_dev)) << "}";
+  }
+  out << "]";
   if (!calibrations.empty()) {
     out << ",\"calibration\":[";
     bool first = true;
@@ -170,6 +241,7 @@ void write_json(std::ostream& out, const DeviceMap& map, const Config& config,
       write_points_json(out, result.small);
       out << ",\"large\":";
       write_points_json(out, result.large);
+      out << ",\"refused\":" << (result.refused.empty() ? "null" : json_string(result.refused));
       out << ",\"best_threads\":";
       if (result.ok()) {
         out << "[" << result.best.small << "," << result.best.large << "]";
@@ -185,8 +257,8 @@ void write_json(std::ostream& out, const DeviceMap& map, const Config& config,
 }
 
 // The st_devs to show: those of the paths, or of every mount with real storage.
-std::vector<std::uint64_t> collect_st_devs(const DevicesOptions& options, DeviceProbe& probe, Logger& log,
-                                           int& errors) {
+std::vector<std::uint64_t> collect_st_devs(const DevicesOptions& options, DeviceProbe& probe, Logger& log, int& errors,
+                                           std::vector<PathDevice>& paths) {
   std::vector<std::uint64_t> st_devs;
   auto add = [&](std::uint64_t dev) {
     if (std::find(st_devs.begin(), st_devs.end(), dev) == st_devs.end()) {
@@ -211,32 +283,54 @@ std::vector<std::uint64_t> collect_st_devs(const DevicesOptions& options, Device
       continue;
     }
     add(st.st_dev);
+    paths.push_back({path, st.st_dev});
   }
   return st_devs;
 }
 
 int run(Context& context, const DevicesOptions& options) {
   const Config& config = context.config;
-  Logger log(stderr, log_level_for(config.verbosity));
+  Logger log = make_logger(config);
   std::unique_ptr<DeviceProbe> probe = make_system_probe();
   int errors = 0;
-  std::vector<std::uint64_t> st_devs = collect_st_devs(options, *probe, log, errors);
+  std::vector<PathDevice> paths;
+  std::vector<std::uint64_t> st_devs = collect_st_devs(options, *probe, log, errors, paths);
 
-  std::filesystem::path store = calibration_path();
-  Calibration calibration = load_calibration(store, log);
+  // The system store and the user's, the user's entries winning, as group and hash read them.
+  Calibration calibration = load_calibrations(log);
   DeviceMap map = DeviceMap::build(st_devs, *probe, config.threads, calibration, log);
 
   std::vector<DeviceCalibration> calibrations;
   if (options.calibrate) {
+    // --calibrate writes one store (the user's, or with --system the system's) and keeps what
+    // that store held for other devices; it never copies the other store's entries into it.
+    const std::filesystem::path store = options.system ? system_calibration_path() : calibration_path();
+    Logger silent(stderr, LogLevel::silent);  // its warnings were given by load_calibrations
+    Calibration stored = load_calibration(store, silent);
     // Opened before measuring: a store that cannot be written fails now, not after a minute.
-    OutputFile store_file = open_calibration_store(store);
-    calibrations = calibrate_devices(map, options.paths, calibration, log, context.cancel);
+    std::optional<OutputFile> store_file;
+    try {
+      store_file.emplace(open_calibration_store(store));
+    } catch (const Fatal& e) {
+      throw Fatal(std::string(e.what()) + (options.system
+                                               ? " (--system writes the store for every user: run it as root)"
+                                               : " (check the directory's permissions, or set XDG_CONFIG_HOME)"));
+    }
+    calibrations = calibrate_devices(map, options.paths, stored, log, context.cancel);
     if (context.cancel.cancelled()) {
       log.error("interrupted: calibration not stored");
       return k_exit_interrupted;
     }
-    save_calibration(calibration, store_file);
+    for (const auto& [device, result] : calibrations) {
+      if (!result.ok() && !result.refused.empty()) {
+        log.warning("calibrate " + escape_for_terminal(device->facts.name) + ": nothing stored: " + result.refused +
+                    "; runs keep the pool size they had. A PATH with more files, or a quieter machine, gives "
+                    "clearer differences");
+      }
+    }
+    save_calibration(stored, *store_file);
     log.info("calibration stored in " + escape_for_terminal(store.string()));
+    calibration = load_calibrations(silent);
   }
   // Rebuilt so the table shows the pool sizes the next run will use, calibrated ones included;
   // errors only, since the first build already reported what it had to say about the rules.
@@ -246,13 +340,13 @@ int run(Context& context, const DevicesOptions& options) {
   OutputFile output = open_report("", context.cancel);
   bool written = output.commit([&](std::ostream& out) {
     if (config.format == ReportFormat::json) {
-      write_json(out, shown, config, calibrations);
+      write_json(out, shown, config, calibrations, paths);
       return;
     }
     for (const auto& [device, result] : calibrations) {
       write_calibration_text(out, *device, result);
     }
-    write_devices_text(out, shown, config);
+    write_devices_text(out, shown, config, paths);
   });
   if (!written) {
     return k_exit_interrupted;
@@ -263,10 +357,7 @@ int run(Context& context, const DevicesOptions& options) {
 }  // namespace
 
 Command register_devices(CLI::App& root, Context& context) {
-  CLI::App* app = root.add_subcommand(
-      "devices",
-      "Show the physical devices that paths (default: all mounted filesystems) live on, their class "
-      "and the thread pool each gets");
+  CLI::App* app = root.add_subcommand("devices", "Show each path's device, its class and pool size");
   auto options = std::make_shared<DevicesOptions>();
   add_devices_flags(*app, context.config, *options);
   add_threads_flag(*app, context.config);

@@ -36,7 +36,7 @@ struct GroupOptions {
 
 int run(Context& context, const GroupOptions& options) {
   Config& config = context.config;
-  Logger log(stderr, log_level_for(config.verbosity));
+  Logger log = make_logger(config);
   std::size_t list_errors = 0;
   if (!options.list.files_from.empty()) {
     PathList list = read_path_list(options.list.files_from, options.list.null_separated);
@@ -61,7 +61,7 @@ int run(Context& context, const GroupOptions& options) {
   // Before the walk: a FILE that cannot be written fails now, not after an hour of hashing.
   OutputFile output = open_report(config.output_path, context.cancel);
   std::unique_ptr<DeviceProbe> probe = make_system_probe();
-  const Calibration calibration = load_calibration(calibration_path(), log);
+  const Calibration calibration = load_calibrations(log);
   SystemReader reader;
 
   GroupResult result = run_group(config, log, context.cancel, {*probe, calibration, reader});
@@ -76,15 +76,20 @@ int run(Context& context, const GroupOptions& options) {
   }
 
   // Names are escaped only for a terminal (ls does the same); a pipe or a file gets raw bytes.
-  std::unique_ptr<Reporter> reporter = make_reporter(
-      config.format,
-      ReportOptions{.escape_names = output.is_terminal() && !options.zero, .zero_terminated = options.zero});
+  std::unique_ptr<Reporter> reporter =
+      make_reporter(config.format, ReportOptions{.escape_names = output.is_terminal() && !options.zero,
+                                                 .zero_terminated = options.zero,
+                                                 .colour = !options.zero && report_colour(config.color, output)});
   if (!output.commit([&](std::ostream& out) { reporter->write(result, out); })) {
     log.error("interrupted: no report written");
     return k_exit_interrupted;
   }
   if (config.stats) {
     log.write_raw(format_stats(result.stats));
+  } else {
+    for (const std::string& line : stage_thread_lines(result.stats)) {
+      log.info(line);
+    }
   }
   return result.errors.empty() && list_errors == 0 ? k_exit_ok : k_exit_file_errors;
 }

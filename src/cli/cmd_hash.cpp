@@ -71,7 +71,7 @@ namespace {
 
 int run_listing(Context& context, const Options& options) {
   Config config = context.config;
-  Logger log(stderr, log_level_for(config.verbosity));
+  Logger log = make_logger(config);
   for (const std::string& path : config.paths) {
     if (path.empty()) {
       log.error("'': empty path (name a file or directory; '.' is the current directory)");
@@ -95,9 +95,9 @@ int run_listing(Context& context, const Options& options) {
   config.include_empty = true;  // a listing names every file; an empty one has a hash too
   OutputFile output = open_report(config.output_path, context.cancel);
   std::unique_ptr<DeviceProbe> probe = make_system_probe();
-  const Calibration calibration = load_calibration(calibration_path(), log);
+  const Calibration calibration = load_calibrations(log);
 
-  Progress progress(log, progress_enabled(config.progress));
+  Progress progress(log, progress_enabled(config.progress), {.stages = 2});  // the walk, then the hashing
   progress.begin_stage("walk", 0, 0);
   WalkResult walked = walk(config, log, context.cancel, probe->mounts(), &progress);
   if (context.cancel.cancelled()) {
@@ -179,7 +179,7 @@ int run_listing(Context& context, const Options& options) {
 }  // namespace
 
 Command register_hash(CLI::App& root, Context& context) {
-  CLI::App* app = root.add_subcommand("hash", "Write or verify a checksum listing of files (xxh128sum's format)");
+  CLI::App* app = root.add_subcommand("hash", "Write or verify xxh128sum-style checksum listings");
   Config& config = context.config;
   auto options = std::make_shared<Options>();
   add_walk_flags(*app, config);

@@ -124,7 +124,7 @@ void append_verdict(std::string& out, std::string_view path, std::string_view ve
 
 int run_check(Context& context, const HashOptions& options, const std::vector<std::string>& listings) {
   const Config& config = context.config;
-  Logger log(stderr, log_level_for(config.verbosity));
+  Logger log = make_logger(config);
   const bool print_ok = !options.status && config.verbosity >= 0;  // -q/--quiet: failures only
   const bool print_failed = !options.status;
   OutputFile output = open_report(config.output_path, context.cancel);
@@ -134,7 +134,7 @@ int run_check(Context& context, const HashOptions& options, const std::vector<st
     return k_exit_interrupted;
   }
   std::unique_ptr<DeviceProbe> probe = make_system_probe();
-  const Calibration calibration = load_calibration(calibration_path(), log);
+  const Calibration calibration = load_calibrations(log);
   std::vector<FileIndex> order(plan.files.size());
   for (FileIndex f = 0; f < order.size(); ++f) {
     order[f] = f;

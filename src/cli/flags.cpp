@@ -103,30 +103,38 @@ std::string expected_value(CLI::Option& option) {
 
 void add_walk_flags(CLI::App& app, Config& config) {
   app.add_option("paths", config.paths, "Files and directories to scan, recursively (default: the current directory)")
-      ->type_name("PATH");
+      ->type_name("PATH")
+      ->group("Input");
   app.add_flag("-L,--follow-links", config.follow_links,
-               "Follow symbolic links to files and directories (symlinked command-line paths are always followed)");
+               "Follow symbolic links to files and directories (symlinked command-line paths are always followed)")
+      ->group("Input");
   app.add_flag("-x,--one-file-system", config.one_file_system,
-               "Do not descend into directories on other filesystems than the path given");
+               "Do not descend into directories on other filesystems than the path given")
+      ->group("Input");
   app.add_flag_callback(
-      "--no-hidden", [&config] { config.include_hidden = false; },
-      "Skip files and directories whose name starts with '.' (included by default)");
+         "--no-hidden", [&config] { config.include_hidden = false; },
+         "Skip files and directories whose name starts with '.' (included by default)")
+      ->group("Input");
   app.add_option("--name", config.name_globs,
                  "Only consider files whose base name matches GLOB (repeatable; any match keeps the file)")
       ->type_name("GLOB")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->group("Input");
   app.add_option("--exclude", config.exclude_globs,
                  "Skip files and directories whose base name matches GLOB, or whose full path matches "
                  "when GLOB contains '/' (repeatable)")
       ->type_name("GLOB")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->group("Input");
 }
 
 void add_candidate_flags(CLI::App& app, Config& config) {
   add_size_flags(app, config);
-  app.add_flag("--include-empty", config.include_empty, "Report empty files as duplicates of each other");
+  app.add_flag("--include-empty", config.include_empty, "Report empty files as duplicates of each other")
+      ->group("Selection");
   app.add_flag("-H,--hard-links", config.hard_links,
-               "Report hard links to one file as duplicates (by default each inode is listed once)");
+               "Report hard links to one file as duplicates (by default each inode is listed once)")
+      ->group("Selection");
 }
 
 void add_dir_flags(CLI::App& app, Config& config) {
@@ -158,7 +166,8 @@ void add_size_flags(CLI::App& app, Config& config) {
          },
          "Ignore files smaller than SIZE bytes (suffixes K, M, G, T: powers of 1024; a fraction of a byte "
          "rounds up)")
-      ->type_name("SIZE");
+      ->type_name("SIZE")
+      ->group("Selection");
   app.add_option_function<std::string>(
          "--max-size",
          [&config, bounds](const std::string& text) {
@@ -166,7 +175,8 @@ void add_size_flags(CLI::App& app, Config& config) {
            bounds->max_text = text;
          },
          "Ignore files larger than SIZE bytes (suffixes K, M, G, T; a fraction of a byte rounds down)")
-      ->type_name("SIZE");
+      ->type_name("SIZE")
+      ->group("Selection");
   // Bounds that no file can meet are a mistake, not a request for an empty report.
   app.final_callback([&config, bounds] {
     if (config.max_size && config.min_size > *config.max_size) {
@@ -197,7 +207,8 @@ void add_threads_flag(CLI::App& app, Config& config) {
          },
          threads_help())
       ->type_name("SPEC")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->group("Threads");
 }
 
 void add_report_flags(CLI::App& app, Config& config) {
@@ -207,7 +218,8 @@ void add_report_flags(CLI::App& app, Config& config) {
                      {"csv", ReportFormat::csv},
                      {"json", ReportFormat::json}},
                     "Report format: text (default), fdupes, csv or json (see FORMATS in the man page)")
-      ->type_name("FORMAT");
+      ->type_name("FORMAT")
+      ->group("Output");
   add_output_flags(app, config);
 }
 
@@ -218,9 +230,11 @@ void add_output_flags(CLI::App& app, Config& config) {
                  "its mode and owner; a hard-linked file is rewritten in place; a device or FIFO is written, never "
                  "replaced. FILE is checked before the walk and left as it was when the run is interrupted or no "
                  "PATH could be read")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->group("Output");
   app.add_flag("--stats", config.stats,
-               "Print statistics (per stage and per device pool) to stderr, and into the JSON report");
+               "Print statistics (per stage and per device pool) to stderr, and into the JSON report")
+      ->group("Output");
   add_progress_flag(app, config);
 }
 
@@ -229,7 +243,8 @@ void add_progress_flag(CLI::App& app, Config& config) {
       app, "--progress", config.progress,
       {{"never", ProgressMode::never}, {"auto", ProgressMode::auto_detect}, {"always", ProgressMode::always}},
       "Progress display on stderr: never, auto (default: only when stderr is a terminal) or always")
-      ->type_name("WHEN");
+      ->type_name("WHEN")
+      ->group("Output");
 }
 
 void add_action_flags(CLI::App& app, Config& config, ActionCommandOptions& options, ActionKind kind) {
@@ -240,7 +255,8 @@ void add_action_flags(CLI::App& app, Config& config, ActionCommandOptions& optio
                  "A report of `spindle group` in its json (recommended: it records each file's inode and mtime, so "
                  "a file changed since is skipped) or default text format; '-' or none: standard input. The whole "
                  "report is checked before any file is touched")
-      ->type_name("REPORT");
+      ->type_name("REPORT")
+      ->group("Input");
   add_choice_option(app, "--keep", keep.order,
                     {{"first", KeepOrder::first},
                      {"oldest", KeepOrder::oldest},
@@ -250,20 +266,24 @@ void add_action_flags(CLI::App& app, Config& config, ActionCommandOptions& optio
                     "Which copy of a group to keep: first (under the earliest PATH given to group, then the first "
                     "path), oldest or newest (mtime), shortest-path or longest-path. Default: the earliest PATH, "
                     "then the oldest mtime, then the bytewise first path")
-      ->type_name("ORDER");
+      ->type_name("ORDER")
+      ->group("Selection");
   app.add_option("--keep-path", keep.keep_path_globs,
                  "Keep first the copies whose path (as the report writes it) matches GLOB (repeatable)")
       ->type_name("GLOB")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->group("Selection");
   app.add_option("--priority", keep.priority_dirs,
                  "Keep first the copies under DIR; repeatable, an earlier DIR wins over a later one")
       ->type_name("DIR")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->group("Selection");
   app.add_option("--originals", keep.originals_dirs,
                  "Files under DIR are originals: never touched, and kept first; copies elsewhere are acted on "
                  "(repeatable)")
       ->type_name("DIR")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->group("Selection");
   app.add_option_function<std::string>(
          "--keep-count",
          [&keep](const std::string& text) {
@@ -276,35 +296,42 @@ void add_action_flags(CLI::App& app, Config& config, ActionCommandOptions& optio
          },
          "Keep N copies of each group (distinct files, best first; default 1). Whatever the flags, every group "
          "keeps at least one copy, and other hard links of a kept file are never duplicates of it")
-      ->type_name("N");
+      ->type_name("N")
+      ->group("Selection");
   app.add_flag_callback(
-      "--no-verify", [&action] { action.verify = false; },
-      "Do not compare the contents before acting (dangerous: a file changed without its size or mtime changing "
-      "is then replaced or removed). By default each duplicate is compared byte for byte with the kept copy, "
-      "whose content must still have the report's hash");
+         "--no-verify", [&action] { action.verify = false; },
+         "Do not compare the contents before acting (dangerous: a file changed without its size or mtime changing "
+         "is then replaced or removed). By default each duplicate is compared byte for byte with the kept copy, "
+         "whose content must still have the report's hash")
+      ->group("Output");
   app.add_flag("--dry-run", action.dry_run,
                "Touch nothing: check every file as for a real run and print a shell script of what would be done "
-               "(every path single-quoted) to review, or to run with sh");
+               "(every path single-quoted) to review, or to run with sh")
+      ->group("Output");
   if (kind == ActionKind::symlink) {
     app.add_flag("--relative", action.relative,
-                 "Make relative symbolic links (from the link's directory to the kept copy); default: absolute");
+                 "Make relative symbolic links (from the link's directory to the kept copy); default: absolute")
+        ->group("Output");
   }
   if (kind == ActionKind::move) {
     app.add_option("--to", action.move_to,
                    "Move duplicates under DIR, keeping their path as the report writes it (a relative path below "
                    "DIR as is, an absolute one or one with '..' as its absolute path); required")
         ->type_name("DIR")
-        ->required();
+        ->required()
+        ->group("Output");
   }
   if (kind == ActionKind::dedupe) {
     app.add_flag("--clone", action.clone,
                  "Clone (FICLONE) instead of FIDEDUPERANGE: the kernel then does not compare the bytes itself, so "
                  "only the comparison before acting protects the data; the clone replaces the duplicate through a "
-                 "temporary, keeping its owner, mode and times");
+                 "temporary, keeping its owner, mode and times")
+        ->group("Output");
   }
   app.add_flag("--stats", config.stats,
                "Print statistics to stderr: groups, files acted on, already done, skipped, bytes reclaimed and "
-               "bytes read to verify, temporaries removed");
+               "bytes read to verify, temporaries removed")
+      ->group("Output");
   add_progress_flag(app, config);
   add_verbosity_flags(app, config);
 }
@@ -314,13 +341,15 @@ void add_path_list_flags(CLI::App& app, PathListOptions& options) {
       app.add_option("--files-from", options.files_from,
                      "Read the PATHs from FILE ('-': standard input), one per line, or NUL-separated with --null, "
                      "instead of the command line; a listed PATH that is missing or unreadable is an error (exit 1)")
-          ->type_name("FILE");
+          ->type_name("FILE")
+          ->group("Input");
   if (CLI::Option* paths = app.get_option_no_throw("paths")) {
     list->excludes(paths);
   }
   app.add_flag("--null", options.null_separated,
                "The --files-from and --exclude-from lists are NUL-separated (find -print0), so names may hold "
-               "newlines");
+               "newlines")
+      ->group("Input");
 }
 
 namespace {
@@ -421,7 +450,8 @@ void add_replication_flags(CLI::App& app, Config& config) {
 void add_zero_flag(CLI::App& app, bool& zero) {
   app.add_flag("-z,--zero", zero,
                "End each output line with NUL instead of a newline and escape no name (text and fdupes reports, "
-               "hash listings, and the listings hash verifies)");
+               "hash listings, and the listings hash verifies)")
+      ->group("Output");
 }
 
 void add_hash_flags(CLI::App& app, Config& config, HashOptions& options) {
@@ -430,34 +460,52 @@ void add_hash_flags(CLI::App& app, Config& config, HashOptions& options) {
       {{"xxh128", HashAlgo::xxh128}, {"xxh3", HashAlgo::xxh3}, {"xxh64", HashAlgo::xxh64}, {"xxh32", HashAlgo::xxh32}},
       "Hash function: xxh128 (default; as xxh128sum), xxh3 (64-bit), xxh64 or xxh32, each written as "
       "xxhsum -H2, -H3, -H1 and -H0 write it")
-      ->type_name("ALGO");
-  app.add_flag("--tag", options.tag, "Write BSD-style lines, 'XXH128 (path) = hash' (xxh3 is always written so)");
+      ->type_name("ALGO")
+      ->group("Output");
+  app.add_flag("--tag", options.tag, "Write BSD-style lines, 'XXH128 (path) = hash' (xxh3 is always written so)")
+      ->group("Output");
   add_choice_option(app, "--order", options.order, {{"path", ListOrder::path}, {"input", ListOrder::input}},
                     "Listing order: path (default: bytewise by path, whatever the thread count) or input (PATHs "
                     "in the order given, each directory's files by path)")
-      ->type_name("ORDER");
+      ->type_name("ORDER")
+      ->group("Output");
   add_choice_option(app, "-f,--format", config.format, {{"text", ReportFormat::text}, {"json", ReportFormat::json}},
                     "Listing format: text (default; xxhsum's lines) or json (one object per line: path, size, "
                     "mtime_ns, ctime_ns, device, inode, host, algo, hash)")
-      ->type_name("FORMAT");
+      ->type_name("FORMAT")
+      ->group("Output");
   CLI::Option* check =
       app.add_flag("-c,--check", options.check,
                    "Verify the listings named as PATHs ('-' or none: standard input) in either text style or JSON "
                    "lines: 'path: OK', 'path: FAILED' or 'path: FAILED open or read'; exit 0 when all match, 1 when a "
-                   "file does not match (or no line could be read), 2 when a listed file is missing or unreadable");
+                   "file does not match (or no line could be read), 2 when a listed file is missing or unreadable")
+          ->group("Input");
   if (CLI::Option* list = app.get_option_no_throw("--files-from")) {
     check->excludes(list);  // the listings are the PATHs
   }
-  app.add_flag("--status", options.status, "With --check: print nothing; the exit status says it all");
+  app.add_flag("--status", options.status, "With --check: print nothing; the exit status says it all")->group("Output");
 }
 
 void add_verbosity_flags(CLI::App& app, Config& config) {
   // add_flag_function gets the number of times the flag was given (-vv is two).
   app.add_flag_function(
-      "-v,--verbose", [&config](std::int64_t count) { config.verbosity += static_cast<int>(count); },
-      "Log more to stderr (repeat for debug output)");
+         "-v,--verbose", [&config](std::int64_t count) { config.verbosity += static_cast<int>(count); },
+         "Log more to stderr (repeat for debug output)")
+      ->group("Output");
   app.add_flag_callback(
-      "-q,--quiet", [&config] { config.verbosity = -1; }, "Log only errors to stderr");
+         "-q,--quiet", [&config] { config.verbosity = -1; }, "Log only errors to stderr (and hide the progress line)")
+      ->group("Output");
+  add_color_flag(app, config);
+}
+
+void add_color_flag(CLI::App& app, Config& config) {
+  add_choice_option(app, "--color", config.color,
+                    {{"auto", ColorMode::auto_detect}, {"always", ColorMode::always}, {"never", ColorMode::never}},
+                    "Colour the text report's group headers and the error: and warning: marks on stderr: auto "
+                    "(default: only on a terminal, not when TERM=dumb or NO_COLOR is set), always (pipes too) or "
+                    "never. A report written with -o FILE is never coloured")
+      ->type_name("WHEN")
+      ->group("Output");
 }
 
 namespace {
@@ -475,7 +523,8 @@ void add_cache_flags(CLI::App& app, Config& config) {
                "Keep digests in a persistent cache and use them for files that did not change (same filesystem, "
                "inode, size, mtime and ctime, to the nanosecond): a run over an unchanged tree reads no file content. "
                "Default database $XDG_CACHE_HOME/spindle/hashes.sqlite (else ~/.cache/spindle/hashes.sqlite); see "
-               "CACHE in the man page");
+               "CACHE in the man page")
+      ->group("Cache");
   app.add_option_function<std::string>(
          "--cache-path",
          [&config](const std::string& path) {
@@ -483,14 +532,16 @@ void add_cache_flags(CLI::App& app, Config& config) {
            config.cache_path = path;
          },
          "Use the cache database FILE (created if missing; implies --cache)")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->group("Cache");
   app.add_flag_callback(
-      "--cache-ignore-ctime",
-      [&config] {
-        config.cache = true;
-        config.cache_ignore_ctime = true;
-      },
-      std::string(k_cache_ctime_help) + " (implies --cache)");
+         "--cache-ignore-ctime",
+         [&config] {
+           config.cache = true;
+           config.cache_ignore_ctime = true;
+         },
+         std::string(k_cache_ctime_help) + " (implies --cache)")
+      ->group("Cache");
 }
 
 void add_cache_command_flags(CLI::App& app, Config& config, CacheAction& action) {
@@ -499,29 +550,45 @@ void add_cache_command_flags(CLI::App& app, Config& config, CacheAction& action)
                     "stats: entries, files, size on disk and path of the cache; prune: delete the entries of files "
                     "that no longer exist or changed (a renamed file's old entry too); clear: delete every entry")
       ->type_name("ACTION")
-      ->required();
+      ->required()
+      ->group("Input");
   app.add_option("--cache-path", config.cache_path,
                  "The cache database (default $XDG_CACHE_HOME/spindle/hashes.sqlite, else "
                  "~/.cache/spindle/hashes.sqlite)")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->group("Cache");
   app.add_flag("--cache-ignore-ctime", config.cache_ignore_ctime,
-               "prune: keep entries whose file changed only its ctime (as runs with this flag use them)");
+               "prune: keep entries whose file changed only its ctime (as runs with this flag use them)")
+      ->group("Cache");
 }
 
 void add_devices_flags(CLI::App& app, Config& config, DevicesOptions& options) {
   app.add_option("paths", options.paths,
                  "Show the devices these files and directories live on (default: every mounted filesystem "
                  "with real storage; kernel pseudo filesystems such as proc, sysfs and cgroup are left out)")
-      ->type_name("PATH");
+      ->type_name("PATH")
+      ->group("Input");
   add_choice_option(app, "-f,--format", config.format, {{"text", ReportFormat::text}, {"json", ReportFormat::json}},
                     "Output format: text (default) or json")
-      ->type_name("FORMAT");
-  app.add_flag("--calibrate", options.calibrate,
-               "Measure each device: read a bounded sample of its files (read-only, cold cache where possible, "
-               "about 10 s per device) with 1, 2, 4, 8, 16 and 32 threads, once with short reads and once with "
-               "whole-file reads, print the throughput of each, and store the fewest threads within 5% of the best "
-               "of each (as r,s) in $XDG_CONFIG_HOME/spindle/calibration (default ~/.config/spindle/calibration), "
-               "which later runs use unless a --threads rule applies to the device");
+      ->type_name("FORMAT")
+      ->group("Output");
+  CLI::Option* calibrate =
+      app.add_flag("--calibrate", options.calibrate,
+                   "Measure each device: read a bounded sample of its files (read-only, about 10 s per device) "
+                   "with 1, 2, 4, 8, 16 and 32 threads, once with short reads and once with whole-file reads, each "
+                   "count 3 times from a cold cache (as root the page cache is dropped: every process's cached "
+                   "files are read again from disk afterwards; otherwise the sample's pages are evicted with "
+                   "fadvise), print the median throughput of each and its spread, and store the fewest threads "
+                   "within 5% of the best of each (as r,s) in $XDG_CONFIG_HOME/spindle/calibration (default "
+                   "~/.config/spindle/calibration), which later runs use unless a --threads rule applies to the "
+                   "device. Nothing is stored when the counts differ by less than the spread of their runs, or a "
+                   "run is too short to time")
+          ->group("Threads");
+  app.add_flag("--system", options.system,
+               "With --calibrate: store the result in /etc/spindle/calibration, which every user's runs read (a "
+               "user's own calibration of a device wins over it); needs root")
+      ->needs(calibrate)
+      ->group("Threads");
 }
 
 std::string threads_help() {

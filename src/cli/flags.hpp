@@ -56,7 +56,9 @@ struct HashOptions {
 };
 // --algo, --tag, --order, -f/--format text|json (into config.format), -c/--check, --status.
 void add_hash_flags(CLI::App& app, Config& config, HashOptions& options);
+// -v/--verbose, -q/--quiet and --color (every subcommand).
 void add_verbosity_flags(CLI::App& app, Config& config);
+void add_color_flag(CLI::App& app, Config& config);
 // The persistent hash cache: --cache, --cache-path, --cache-ignore-ctime (group, hash).
 void add_cache_flags(CLI::App& app, Config& config);
 
@@ -68,6 +70,7 @@ void add_cache_command_flags(CLI::App& app, Config& config, CacheAction& action)
 struct DevicesOptions {
   std::vector<std::string> paths;  // empty: every mounted filesystem that has real storage
   bool calibrate = false;
+  bool system = false;  // --calibrate stores in the system store (system_calibration_path())
 };
 // PATH..., --format text|json (into config.format) and --calibrate.
 void add_devices_flags(CLI::App& app, Config& config, DevicesOptions& options);

@@ -2,7 +2,9 @@
 
 #include <spindle/error.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <streambuf>
 
@@ -44,7 +46,8 @@ bool write_listing(OutputFile& output, const std::function<bool(std::ostream&)>&
   }
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> spool(std::tmpfile(), &std::fclose);
   if (!spool) {
-    throw Fatal("cannot create a temporary file for the listing");
+    throw Fatal(std::string("cannot create a temporary file for the listing: ") + std::strerror(errno) +
+                " (it is spooled there until complete; /tmp must be writable and have room)");
   }
   struct FileBuf : std::streambuf {
     explicit FileBuf(std::FILE* f) : file(f) {}
@@ -61,7 +64,8 @@ bool write_listing(OutputFile& output, const std::function<bool(std::ostream&)>&
     return false;
   }
   if (std::fflush(spool.get()) != 0 || std::ferror(spool.get())) {
-    throw Fatal("cannot write the listing to a temporary file");
+    throw Fatal(std::string("cannot write the listing to a temporary file: ") + std::strerror(errno) +
+                " (is /tmp full?)");
   }
   std::rewind(spool.get());
   return output.commit([&](std::ostream& out) {

@@ -1,6 +1,7 @@
 // spindle: the thin command line over spindle_core. Parses, dispatches, maps errors to exit codes.
 #include "commands.hpp"
 #include "exit_code.hpp"
+#include "help_format.hpp"
 #include "signals.hpp"
 #include "usage.hpp"
 
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <exception>
 #include <malloc.h>
+#include <memory>
 #include <optional>
 #include <span>
 #include <utility>
@@ -43,11 +45,21 @@ int run(int argc, char** argv) {
   // Flags take no value: CLI11 would read `--stats=yes` as true and `--stats=0` as false.
   // (Inherited by the subcommands' options.)
   app.option_defaults()->disable_flag_override();
+  // Set before the subcommands are added: each copies it. Every --help line fits the terminal.
+  app.formatter(std::make_shared<HelpFormatter>(help_columns()));
 
   std::vector<Command> commands{register_group(app, context), register_devices(app, context),
                                 register_hash(app, context), register_cache(app, context)};
   for (Command& command : register_actions(app, context)) {
     commands.push_back(std::move(command));
+  }
+
+  // Every subcommand's options are grouped (Input, Selection, Threads, Output, Cache); its -h
+  // goes with the output options.
+  for (CLI::App* sub : app.get_subcommands({})) {
+    if (CLI::Option* help = sub->get_help_ptr()) {
+      help->group("Output");
+    }
   }
 
   const std::span<char* const> args(argv + 1, static_cast<std::size_t>(argc > 0 ? argc - 1 : 0));

@@ -5,6 +5,7 @@
 
 #include <spindle/log.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -141,6 +142,45 @@ std::string conversion_error(CLI::App* command, const std::string& what) {
   return escaped_lines(what);
 }
 
+// Edits (insert, delete, replace a character) between two short names.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean --stats?)" for a long option one or two typos away from one of `command`'s.
+std::string suggestion(const CLI::App* command, std::string_view unknown) {
+  if (command == nullptr || !unknown.starts_with("--")) {
+    return "";
+  }
+  const std::string_view name =
+      unknown.substr(2, unknown.find('=') == std::string_view::npos ? std::string_view::npos : unknown.find('=') - 2);
+  std::string best;
+  std::size_t best_distance = name.size() < 5 ? 1 : 2;
+  for (const CLI::Option* option : command->get_options()) {
+    for (const std::string& known : option->get_lnames()) {
+      const std::size_t distance = edit_distance(name, known);
+      if (distance <= best_distance && (best.empty() || distance < best_distance)) {
+        best = known;
+        best_distance = distance;
+      }
+    }
+  }
+  return best.empty() ? "" : " (did you mean --" + best + "?)";
+}
+
 std::string extras_error(CLI::App& root, CLI::App* command, std::span<char* const> args) {
   std::vector<std::string> extras = command != nullptr ? command->remaining() : root.remaining();
   if (extras.empty()) {
@@ -163,9 +203,29 @@ std::string extras_error(CLI::App& root, CLI::App* command, std::span<char* cons
   }
   const bool several = extras.size() > 1;
   if (all_options) {
-    return std::string(several ? "unknown options " : "unknown option ") + list;
+    return std::string(several ? "unknown options " : "unknown option ") + list +
+           (several ? "" : suggestion(command, extras.front()));
   }
   return std::string(several ? "unexpected arguments " : "unexpected argument ") + list;
+}
+
+// CLI11 2.1's RequiresError ("--system requires --calibrate") and ExcludesError ("--files-from
+// excludes paths"), with the fix; the positional "paths" is what the user knows as PATH.
+std::string pairing_error(const std::string& what) {
+  const auto named = [](std::string name) { return name == "paths" ? std::string("PATH arguments") : name; };
+  for (const std::string_view verb : {" requires ", " excludes "}) {
+    const std::size_t at = what.find(verb);
+    if (at == std::string::npos) {
+      continue;
+    }
+    const std::string first = named(what.substr(0, at));
+    const std::string second = named(what.substr(at + verb.size()));
+    if (verb == " requires ") {
+      return escape_for_terminal(first + " needs " + second + ": add " + second + ", or leave " + first + " out");
+    }
+    return escape_for_terminal(first + " cannot be used with " + second + ": give one or the other");
+  }
+  return escaped_lines(what);
 }
 
 }  // namespace
@@ -209,6 +269,9 @@ int report_parse_error(CLI::App& root, const CLI::ParseError& error, std::span<c
     message = conversion_error(command, what);
   } else if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr) {
     message = extras_error(root, command, args);
+  } else if (dynamic_cast<const CLI::RequiresError*>(&error) != nullptr ||
+             dynamic_cast<const CLI::ExcludesError*>(&error) != nullptr) {
+    message = pairing_error(what);
   } else if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr && command == nullptr) {
     message = "missing command";
   } else {

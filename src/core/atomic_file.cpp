@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace spindle {
@@ -73,7 +74,7 @@ std::string temporary_name_for(const std::string& name) {
     if (n > 0) {
       got += static_cast<std::size_t>(n);
     } else if (errno != EINTR) {
-      throw Fatal("getrandom failed");
+      throw Fatal(std::string("getrandom (a random name for a temporary file): ") + std::strerror(errno));
     }
   }
   std::string temp = "." + name.substr(0, k_max_name_part) + ".spindle-";

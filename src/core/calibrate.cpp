@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -185,6 +186,62 @@ std::vector<std::string> sample_files(std::span<const std::string> roots, std::s
   return paths;
 }
 
+namespace {
+
+bool any_bytes(std::span<const CalibrationPoint> points) {
+  return std::any_of(points.begin(), points.end(), [](const CalibrationPoint& p) { return p.bytes > 0; });
+}
+
+// The runs of one thread count as one point: the median run (by throughput), with the spread.
+CalibrationPoint median_point(std::vector<CalibrationPoint> runs) {
+  const bool bytes = any_bytes(runs);
+  auto rate = [bytes](const CalibrationPoint& p) { return bytes ? p.mb_per_s() : p.files_per_s(); };
+  std::sort(runs.begin(), runs.end(),
+            [&](const CalibrationPoint& a, const CalibrationPoint& b) { return rate(a) < rate(b); });
+  CalibrationPoint point = runs[runs.size() / 2];
+  point.runs = static_cast<int>(runs.size());
+  point.low = rate(runs.front());
+  point.high = rate(runs.back());
+  point.complete = std::all_of(runs.begin(), runs.end(), [](const CalibrationPoint& p) { return p.complete; });
+  return point;
+}
+
+std::string threads_text(int threads) {
+  return std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+}
+
+std::string fixed_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", value);
+  return text;
+}
+
+}  // namespace
+
+std::string series_noise(std::span<const CalibrationPoint> points, std::chrono::milliseconds min_run) {
+  if (points.size() < 2) {
+    return "";
+  }
+  const bool bytes = any_bytes(points);
+  auto rate = [bytes](const CalibrationPoint& p) { return bytes ? p.mb_per_s() : p.files_per_s(); };
+  const auto [slowest, fastest] =
+      std::minmax_element(points.begin(), points.end(),
+                          [&](const CalibrationPoint& a, const CalibrationPoint& b) { return rate(a) < rate(b); });
+  for (const CalibrationPoint& point : points) {
+    if (point.seconds < std::chrono::duration<double>(min_run).count()) {
+      return "the runs with " + threads_text(point.threads) + " took " + fixed_text(point.seconds * 1000) +
+             " ms, too short to time";
+    }
+  }
+  if (fastest->low <= slowest->high) {
+    const char* unit = bytes ? " MB/s" : " files/s";
+    return "every thread count is within the noise: the fastest, " + threads_text(fastest->threads) +
+           ", ran as slow as " + fixed_text(fastest->low) + unit + " and the slowest, " +
+           threads_text(slowest->threads) + ", as fast as " + fixed_text(slowest->high) + unit;
+  }
+  return "";
+}
+
 int best_thread_count(std::span<const CalibrationPoint> points, double tolerance) {
   if (points.empty()) {
     return 0;
@@ -231,24 +288,34 @@ CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::s
     Clock::duration series_remaining = small ? remaining / 2 : remaining;
     remaining -= series_remaining;
     std::size_t limit = files.size();
+    const int repeats = std::max(options.repeats, 1);
     for (std::size_t i = 0; i < counts.size() && !cancel.cancelled(); ++i) {
-      if (options.drop_caches) {
-        CacheDrop drop = drop_cache(files.first(limit));
-        // Report the weakest drop of all runs (CacheDrop is ordered strongest first).
-        result.cache = first_drop ? drop : std::max(result.cache, drop);
-        first_drop = false;
-      }
-      // Later runs have more threads and usually finish sooner, but the earlier of them need the
-      // most time: run i may use 2/(runs left + 1) of what is left.
+      // Later counts have more threads and usually finish sooner, but the earlier of them need the
+      // most time: count i may use 2/(counts left + 1) of what is left, shared by its runs.
       std::size_t runs_left = counts.size() - i;
       Clock::duration slice = i == 0 ? series_remaining / 3 : series_remaining * 2 / static_cast<long>(runs_left + 1);
-      CalibrationPoint point =
-          measure(counts[i], files, limit, bytes_per_file, options.clock, options.clock() + slice, cancel);
-      series_remaining -= std::min(
-          series_remaining, std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(point.seconds)));
-      if (i == 0) {
-        limit = std::max<std::size_t>(static_cast<std::size_t>(point.files), 1);
+      slice /= repeats;
+      std::vector<CalibrationPoint> runs;
+      for (int run = 0; run < repeats && !cancel.cancelled(); ++run) {
+        if (options.drop_caches) {
+          CacheDrop drop = drop_cache(files.first(limit));
+          // Report the weakest drop of all runs (CacheDrop is ordered strongest first).
+          result.cache = first_drop ? drop : std::max(result.cache, drop);
+          first_drop = false;
+        }
+        runs.push_back(
+            measure(counts[i], files, limit, bytes_per_file, options.clock, options.clock() + slice, cancel));
+        series_remaining -=
+            std::min(series_remaining,
+                     std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(runs.back().seconds)));
+        if (i == 0 && run == 0) {
+          limit = std::max<std::size_t>(static_cast<std::size_t>(runs.back().files), 1);
+        }
       }
+      if (runs.empty()) {
+        break;
+      }
+      CalibrationPoint point = median_point(std::move(runs));
       log.info("calibrate " + escape_for_terminal(device.facts.name) +
                (small ? ": small reads, " : ": whole-file reads, ") + std::to_string(point.threads) +
                " threads: " + std::to_string(point.files) + " files, " + std::to_string(point.bytes) + " bytes in " +
@@ -257,7 +324,17 @@ CalibrationResult calibrate(const PhysicalDevice& device, std::span<const std::s
     }
     remaining += series_remaining;  // what the small series left over goes to whole-file reads
   }
-  if (!cancel.cancelled()) {
+  if (cancel.cancelled()) {
+    return result;
+  }
+  // A count chosen from differences smaller than the noise would be chance: nothing is stored.
+  for (bool small : {true, false}) {
+    const std::string noise = series_noise(small ? result.small : result.large, options.min_run);
+    if (!noise.empty() && result.refused.empty()) {
+      result.refused = std::string(small ? "small reads: " : "whole-file reads: ") + noise;
+    }
+  }
+  if (result.refused.empty()) {
     result.best = ThreadCounts{best_thread_count(result.small, options.tolerance),
                                best_thread_count(result.large, options.tolerance)};
   }

@@ -47,6 +47,21 @@ std::filesystem::path calibration_path() {
   return std::filesystem::path(home_directory()) / ".config" / "spindle" / "calibration";
 }
 
+std::filesystem::path system_calibration_path() {
+  if (const char* dir = std::getenv("SPINDLE_SYSTEM_CONFIG_DIR"); dir != nullptr && dir[0] == '/') {
+    return std::filesystem::path(dir) / "calibration";
+  }
+  return "/etc/spindle/calibration";
+}
+
+Calibration load_calibrations(Logger& log) {
+  Calibration merged = load_calibration(system_calibration_path(), log);
+  for (auto& [key, threads] : load_calibration(calibration_path(), log).best_threads) {
+    merged.best_threads[key] = threads;
+  }
+  return merged;
+}
+
 Calibration parse_calibration(std::string_view text, std::string_view source, Logger& log) {
   Calibration calibration;
   int line_number = 0;

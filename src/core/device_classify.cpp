@@ -1,6 +1,7 @@
 #include "device_classify.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace spindle {
 
@@ -16,26 +17,33 @@ int slowness_rank(DeviceClass cls) {
   return static_cast<int>(it - std::begin(k_slowest_first));
 }
 
-DeviceClass classify_physical(const DiskFacts& disk) {
+Classification by_rotational_flag(const DiskFacts& disk, const std::string& what) {
+  if (!disk.rotational) {
+    return {DeviceClass::unknown, what + "no readable rotational flag"};
+  }
+  return {*disk.rotational ? DeviceClass::hdd : DeviceClass::ssd,
+          what + "rotational flag " + (*disk.rotational ? "1" : "0")};
+}
+
+Classification classify_physical(const DiskFacts& disk) {
   if (disk.ram_backed) {
-    return DeviceClass::ram;
+    return {DeviceClass::ram, disk.major == 1 ? "RAM disk (brd)" : "compressed RAM disk (zram)"};
   }
   if (disk.loop) {
-    if (!disk.rotational) {
-      return DeviceClass::unknown;
-    }
-    return *disk.rotational ? DeviceClass::hdd : DeviceClass::ssd;
+    return by_rotational_flag(disk, "loop device, ");
   }
-  if (disk.removable || disk.usb) {
-    return DeviceClass::removable;
+  if (disk.usb) {
+    return {DeviceClass::removable, "on USB"};
+  }
+  if (disk.removable) {
+    return {DeviceClass::removable, "removable flag 1 (or an SD card)"};
   }
   if (disk.paravirtual) {
-    return DeviceClass::virtual_disk;
+    return {DeviceClass::virtual_disk,
+            "paravirtual disk (" + (disk.paravirtual_by.empty() ? std::string("hypervisor") : disk.paravirtual_by) +
+                "): its rotational flag says nothing of the host's storage"};
   }
-  if (!disk.rotational) {
-    return DeviceClass::unknown;
-  }
-  return *disk.rotational ? DeviceClass::hdd : DeviceClass::ssd;
+  return by_rotational_flag(disk, "");
 }
 
 void collect_physical(const DiskFacts& disk, std::vector<const DiskFacts*>& out, int depth) {
@@ -82,15 +90,25 @@ std::vector<const DiskFacts*> physical_disks(const DiskFacts& disk) {
 }
 
 DeviceClass classify_disk(const DiskFacts& disk) {
+  return explain_disk_class(disk).device_class;
+}
+
+Classification explain_disk_class(const DiskFacts& disk) {
   if (disk.slaves.empty()) {
     return classify_physical(disk);
   }
-  DeviceClass slowest = DeviceClass::ram;
+  Classification slowest{DeviceClass::ram, ""};
+  const DiskFacts* slowest_disk = nullptr;
   for (const DiskFacts* physical : physical_disks(disk)) {
-    DeviceClass cls = classify_physical(*physical);
-    if (slowness_rank(cls) < slowness_rank(slowest)) {
-      slowest = cls;
+    Classification cls = classify_physical(*physical);
+    if (slowest_disk == nullptr || slowness_rank(cls.device_class) < slowness_rank(slowest.device_class)) {
+      slowest = std::move(cls);
+      slowest_disk = physical;
     }
+  }
+  if (slowest_disk != nullptr && slowest_disk != &disk) {
+    slowest.reason = "stacked: its slowest disk " + slowest_disk->name + " is " +
+                     std::string(to_string(slowest.device_class)) + " (" + slowest.reason + ")";
   }
   return slowest;
 }
@@ -103,7 +121,10 @@ DeviceFacts facts_from_disk(const DiskFacts& disk) {
   facts.devnode = shown.devnode;
   facts.major = shown.major;
   facts.minor = shown.minor;
-  facts.device_class = classify_disk(disk);
+  Classification cls = explain_disk_class(disk);
+  facts.device_class = cls.device_class;
+  facts.class_reason = std::move(cls.reason);
+  facts.backing_file = shown.backing_file;
   if (disks.size() == 1) {
     facts.key = disk_key(*disks.front());
     return facts;

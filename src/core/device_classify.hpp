@@ -20,9 +20,17 @@ struct DiskFacts {
   bool removable = false;          // the removable attribute, or an SD card
   bool usb = false;                // a USB device among its sysfs ancestors, or ID_BUS=usb
   bool paravirtual = false;        // virtio, Xen or Hyper-V among its ancestors or drivers
+  std::string paravirtual_by;      // what showed it: "virtio", "xen", "vmbus" or a driver name
   bool ram_backed = false;         // zram, brd
   bool loop = false;               // a loop device
   std::vector<DiskFacts> slaves;   // the devices under a stacked one (dm, md, bcache)
+  std::string backing_file;        // a loop device's file (loop/backing_file), "" when none
+};
+
+// A class and why it was chosen, in words for `spindle devices` ("rotational flag 1").
+struct Classification {
+  DeviceClass device_class = DeviceClass::unknown;
+  std::string reason;
 };
 
 // The class of a disk. A loop device goes by its own rotational flag (the kernel copies it from
@@ -30,6 +38,8 @@ struct DiskFacts {
 // whatever it claims (hypervisors usually say rotational). A stacked device takes the slowest
 // class of its physical disks: any hdd makes it hdd.
 DeviceClass classify_disk(const DiskFacts& disk);
+// The same decision, with its reason.
+Classification explain_disk_class(const DiskFacts& disk);
 
 // The physical disks at the bottom of a stack (the disk itself when it has no slaves), each once.
 std::vector<const DiskFacts*> physical_disks(const DiskFacts& disk);

@@ -56,9 +56,12 @@ void inspect_ancestors(udev_device* disk, DiskFacts& facts) {
     const char* driver = udev_device_get_driver(node);
     // virtio-blk/virtio-scsi (subsystem virtio), Xen blkfront (xen), Hyper-V storvsc (vmbus), and
     // VMware's paravirtual SCSI HBA, which sits on plain PCI and is known only by its driver.
-    if (equals(subsystem, "virtio") || equals(subsystem, "xen") || equals(subsystem, "vmbus") ||
-        equals(driver, "vmw_pvscsi") || equals(driver, "xen_blkfront") || equals(driver, "hv_storvsc")) {
+    if (equals(subsystem, "virtio") || equals(subsystem, "xen") || equals(subsystem, "vmbus")) {
       facts.paravirtual = true;
+      facts.paravirtual_by = subsystem;
+    } else if (equals(driver, "vmw_pvscsi") || equals(driver, "xen_blkfront") || equals(driver, "hv_storvsc")) {
+      facts.paravirtual = true;
+      facts.paravirtual_by = driver;
     }
     if (equals(subsystem, "usb")) {
       facts.usb = true;
@@ -115,6 +118,8 @@ class SystemProbe final : public DeviceProbe {
   }
 
   DeviceFacts probe_at_depth(std::uint64_t st_dev, const Mount* mount, int depth);
+  // A loop device's facts with the device that holds its backing file.
+  DeviceFacts with_backing_device(DeviceFacts facts, int depth);
   std::optional<DiskFacts> disk_facts(dev_t devnum, int depth);
 
   udev* m_udev;
@@ -136,6 +141,7 @@ DeviceFacts SystemProbe::probe_at_depth(std::uint64_t st_dev, const Mount* mount
     facts.key = "ram";
     facts.name = fs_type;
     facts.device_class = DeviceClass::ram;
+    facts.class_reason = fs_type + ": a filesystem in memory";
     return facts;
   }
   if (kind == FsKind::network) {
@@ -143,6 +149,7 @@ DeviceFacts SystemProbe::probe_at_depth(std::uint64_t st_dev, const Mount* mount
     std::string server = network_server(source);
     facts.key = sanitize_key("net:" + server);
     facts.device_class = DeviceClass::network;
+    facts.class_reason = fs_type + ": a network filesystem";
     return facts;
   }
   if (kind == FsKind::overlay && entry != nullptr && depth < k_max_stack_depth) {
@@ -160,12 +167,13 @@ DeviceFacts SystemProbe::probe_at_depth(std::uint64_t st_dev, const Mount* mount
         return probe_at_depth(st->st_dev, nullptr, depth + 1);
       }
     }
+    facts.class_reason = "overlay whose layers could not be found";
     return facts;
   }
 
   if (major(st_dev) != 0) {
     if (std::optional<DiskFacts> disk = disk_facts(static_cast<dev_t>(st_dev), 0)) {
-      return facts_from_disk(*disk);
+      return with_backing_device(facts_from_disk(*disk), depth);
     }
   }
   // Anonymous device numbers (btrfs subvolumes, fuseblk, zfs...): the mount source names the
@@ -173,9 +181,22 @@ DeviceFacts SystemProbe::probe_at_depth(std::uint64_t st_dev, const Mount* mount
   if (source.starts_with("/dev/")) {
     if (std::optional<struct stat> st = stat_no_automount(source); st && S_ISBLK(st->st_mode)) {
       if (std::optional<DiskFacts> disk = disk_facts(st->st_rdev, 0)) {
-        return facts_from_disk(*disk);
+        return with_backing_device(facts_from_disk(*disk), depth);
       }
     }
+  }
+  facts.class_reason = "no block device behind " + (fs_type.empty() ? std::string("it") : fs_type);
+  return facts;
+}
+
+DeviceFacts SystemProbe::with_backing_device(DeviceFacts facts, int depth) {
+  if (facts.backing_file.empty() || depth >= k_max_stack_depth) {
+    return facts;
+  }
+  // The kernel appends " (deleted)" to the name of a backing file that was unlinked.
+  if (std::optional<struct stat> st = stat_no_automount(facts.backing_file)) {
+    const DeviceFacts holder = probe_at_depth(st->st_dev, nullptr, depth + 1);
+    facts.backing_device = holder.devnode.empty() ? holder.name : holder.devnode;
   }
   return facts;
 }
@@ -217,6 +238,9 @@ std::optional<DiskFacts> SystemProbe::disk_facts(dev_t devnum, int depth) {
   // Major numbers 7 (loop) and 1 (brd ramdisk) are fixed by the kernel; zram is recognised by
   // an attribute only it has.
   facts.loop = facts.major == 7;
+  if (facts.loop) {
+    facts.backing_file = trimmed(udev_device_get_sysattr_value(disk, "loop/backing_file"));
+  }
   facts.ram_backed = facts.major == 1 || udev_device_get_sysattr_value(disk, "comp_algorithm") != nullptr;
   inspect_ancestors(disk, facts);
 

@@ -139,7 +139,8 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   const Clock::time_point run_start = Clock::now();
 
   // Walk.
-  Progress progress(log, progress_enabled(config.progress));
+  // Two phases: the walk, then the reads (prefix, suffix and full reads of different groups overlap).
+  Progress progress(log, progress_enabled(config.progress), {.stages = 2});
   Clock::time_point t = Clock::now();
   progress.begin_stage("walk", 0, 0);
   WalkResult walked = walk(config, log, cancel, inputs.probe.mounts(), &progress);

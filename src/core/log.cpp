@@ -6,7 +6,14 @@
 
 namespace spindle {
 
-Logger::Logger(std::FILE* sink, LogLevel level) : m_sink(sink), m_level(level) {}
+namespace {
+
+constexpr std::string_view k_red_error = "\033[1;31merror:\033[0m ";
+constexpr std::string_view k_yellow_warning = "\033[1;33mwarning:\033[0m ";
+
+}  // namespace
+
+Logger::Logger(std::FILE* sink, LogLevel level, bool colour) : m_sink(sink), m_level(level), m_colour(colour) {}
 
 void Logger::log(LogLevel level, std::string_view message) {
   if (!enabled(level)) {
@@ -14,7 +21,9 @@ void Logger::log(LogLevel level, std::string_view message) {
   }
   std::string line = "spindle: ";
   if (level == LogLevel::warning) {
-    line += "warning: ";
+    line += m_colour ? k_yellow_warning : "warning: ";
+  } else if (level == LogLevel::error && m_colour) {
+    line += k_red_error;
   }
   line += message;
   line += '\n';
@@ -25,7 +34,11 @@ void Logger::file_error(const FileError& error) {
   if (!enabled(LogLevel::error)) {
     return;
   }
-  std::string line = "spindle: " + escape_for_terminal(error.path) + ": " + error.reason() + '\n';
+  std::string line = "spindle: ";
+  if (m_colour) {
+    line += k_red_error;
+  }
+  line += escape_for_terminal(error.path) + ": " + error.reason() + '\n';
   write_raw(line);
 }
 
@@ -35,7 +48,7 @@ void Logger::write_raw(std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), m_sink);
   } else {
     // Erase the status line, print the message, redraw the status below it.
-    std::string framed = "\r\033[K";
+    std::string framed = erase_status();
     framed += text;
     framed += m_status;
     std::fwrite(framed.data(), 1, framed.size(), m_sink);
@@ -43,18 +56,37 @@ void Logger::write_raw(std::string_view text) {
   std::fflush(m_sink);
 }
 
-void Logger::set_status(std::string_view status) {
+std::string Logger::erase_status() const {
+  if (m_status_style == StatusStyle::ansi) {
+    return "\r\033[K";
+  }
+  // m_status is "\r" and the line: blank every column it used.
+  std::string erase = "\r";
+  erase.append(m_status.size() > 0 ? m_status.size() - 1 : 0, ' ');
+  erase += '\r';
+  return erase;
+}
+
+void Logger::set_status(std::string_view status, StatusStyle style) {
   std::lock_guard lock(m_mutex);
-  m_status = "\r\033[K";
+  // An ANSI status erases as it draws (below); a plain one first blanks the old line.
+  std::string drawn = style == StatusStyle::plain && !m_status.empty() ? erase_status() : std::string();
+  m_status_style = style;
+  m_status = "\r";
+  if (style == StatusStyle::ansi) {
+    m_status += "\033[K";
+  }
   m_status += status;
-  std::fwrite(m_status.data(), 1, m_status.size(), m_sink);
+  drawn += m_status;
+  std::fwrite(drawn.data(), 1, drawn.size(), m_sink);
   std::fflush(m_sink);
 }
 
 void Logger::clear_status() {
   std::lock_guard lock(m_mutex);
   if (!m_status.empty()) {
-    std::fputs("\r\033[K", m_sink);
+    const std::string erase = erase_status();
+    std::fwrite(erase.data(), 1, erase.size(), m_sink);
     std::fflush(m_sink);
     m_status.clear();
   }

@@ -54,6 +54,9 @@ void append_dir_groups(std::string& text, const GroupResult& result, const Repor
       text += end;
     }
     first = false;
+    if (m_options.colour) {
+      text += "\033[1m";
+    }
     text += "# ";
     append_uint(text, group.dirs.size());
     text += " directories of ";
@@ -65,6 +68,9 @@ void append_dir_groups(std::string& text, const GroupResult& result, const Repor
     text += ", ";
     text += human_size(group.wasted());
     text += " wasted";
+    if (m_options.colour) {
+      text += "\033[0m";
+    }
     text += end;
     for (const std::string& dir : group.dirs) {
       append_report_dir(text, dir, options);

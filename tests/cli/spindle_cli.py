@@ -43,17 +43,31 @@ def is_root():
     return os.geteuid() == 0
 
 
-def run(args, *, cwd=None, timeout=TIMEOUT, user=None):
+def run(args, *, cwd=None, timeout=TIMEOUT, user=None, env=None):
     """Run spindle with `args` (str or bytes items); stdout and stderr are captured as bytes.
 
     With user=(uid, gid), run it through setpriv as that user without supplementary groups, so
-    that a root test run can still check what permission errors do."""
+    that a root test run can still check what permission errors do. `env`: variables to set (a
+    value of None removes one) on top of this process's environment."""
     command = [spindle_binary()] + list(args)
     if user is not None:
         uid, gid = user
         command = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups", "--"] + command
     return subprocess.run(command, cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, env=environment(env))
+
+
+def environment(changes):
+    """This process's environment with `changes` applied (None: unchanged)."""
+    if changes is None:
+        return None
+    env = dict(os.environ)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
 
 
 def describe(proc):

@@ -17,7 +17,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from spindle_cli import TIMEOUT, Tree, describe, run, spindle_binary  # noqa: E402
+from spindle_cli import TIMEOUT, Tree, describe, environment, run, spindle_binary  # noqa: E402
 
 # A name that sets the window title, one that turns the text red, one with a C1 CSI (U+009B,
 # UTF-8 C2 9B) and one with a lone 0x9b byte (CSI on an 8-bit terminal).
@@ -39,11 +39,16 @@ def forbidden_bytes(data):
     return bad
 
 
-def run_on_terminal(args, cwd):
+# The escape tests look at names, not colour: NO_COLOR keeps --color auto's sequences out.
+NO_COLOUR = {"NO_COLOR": "1"}
+
+
+def run_on_terminal(args, cwd, env=None):
     """Run spindle with stdout and stderr on a pseudo-terminal; return (exit code, bytes read).
 
     The slave is put in raw mode so the line discipline passes bytes as written (no LF -> CRLF).
-    A watchdog fails the test instead of hanging if spindle never exits."""
+    A watchdog fails the test instead of hanging if spindle never exits. `env`: variables to set
+    (None removes one); default NO_COLOUR."""
     try:
         master, slave = os.openpty()
     except OSError as e:
@@ -52,7 +57,7 @@ def run_on_terminal(args, cwd):
     tty.setraw(slave)
     try:
         proc = subprocess.Popen([spindle_binary()] + list(args), cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=slave, stderr=slave)
+                                stdout=slave, stderr=slave, env=environment(NO_COLOUR if env is None else env))
     finally:
         os.close(slave)
     output = bytearray()
@@ -140,6 +145,64 @@ class TerminalEscapes(unittest.TestCase):
             text = f.read()
         for name in HOSTILE:
             self.assertIn(b"d/" + name + b"\n", text)
+
+
+BOLD = b"\x1b[1m# "
+RED_ERROR = b"\x1b[1;31merror:\x1b[0m"
+COLOUR_TERMINAL = {"TERM": "xterm-256color", "NO_COLOR": None}
+
+
+class Colour(unittest.TestCase):
+    """--color auto colours a terminal only; NO_COLOR and TERM=dumb turn it off; always colours
+    a pipe too; a report written with -o FILE is never coloured."""
+
+    def setUp(self):
+        self.tree = Tree(self)
+        self.tree.write("d/a", b"same\n")
+        self.tree.write("d/b", b"same\n")
+
+    def test_terminal_gets_colour(self):
+        code, out = run_on_terminal(["group", "--progress", "never", "d", "missing"], self.tree.root,
+                                    env=COLOUR_TERMINAL)
+        self.assertEqual(code, 1, out)
+        self.assertIn(BOLD, out)
+        self.assertIn(b"spindle: " + RED_ERROR + b" missing: ", out)
+
+    def test_no_color_and_dumb_terminal_get_none(self):
+        for env in ({"TERM": "xterm", "NO_COLOR": "1"}, {"TERM": "dumb", "NO_COLOR": None}):
+            with self.subTest(env=env):
+                code, out = run_on_terminal(["group", "--progress", "never", "d", "missing"], self.tree.root,
+                                            env=env)
+                self.assertEqual(code, 1, out)
+                self.assertNotIn(b"\x1b", out)
+                self.assertIn(b"spindle: missing: ", out)
+
+    def test_never_on_a_terminal(self):
+        code, out = run_on_terminal(["group", "--progress", "never", "--color", "never", "d"], self.tree.root,
+                                    env=COLOUR_TERMINAL)
+        self.assertEqual(code, 0, out)
+        self.assertNotIn(b"\x1b", out)
+
+    def test_pipe_gets_none_by_default(self):
+        proc = run(["group", "d", "missing"], cwd=self.tree.root, env=COLOUR_TERMINAL)
+        self.assertEqual(proc.returncode, 1, describe(proc))
+        self.assertNotIn(b"\x1b", proc.stdout + proc.stderr)
+
+    def test_always_colours_a_pipe(self):
+        proc = run(["group", "--color", "always", "d", "missing"], cwd=self.tree.root, env={"NO_COLOR": "1"})
+        self.assertEqual(proc.returncode, 1, describe(proc))
+        self.assertIn(BOLD, proc.stdout)
+        self.assertIn(RED_ERROR, proc.stderr)
+
+    def test_report_file_is_never_coloured(self):
+        report = os.path.join(self.tree.root, b"report.txt")
+        code, out = run_on_terminal(["group", "--progress", "never", "--color", "always", "-o", report, "d"],
+                                    self.tree.root, env=COLOUR_TERMINAL)
+        self.assertEqual(code, 0, out)
+        with open(report, "rb") as f:
+            text = f.read()
+        self.assertIn(b"# 2 files", text)
+        self.assertNotIn(b"\x1b", text)
 
 
 if __name__ == "__main__":

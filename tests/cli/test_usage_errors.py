@@ -87,6 +87,20 @@ CASES = [
     (["group", "--include-empty=3"], "spindle: --include-empty takes no value", GROUP_HINT),
     (["devices", "--calibrate=1"], "spindle: --calibrate takes no value", DEVICES_HINT),
     (["group", "-v=x"], "spindle: '-v=x': -v takes no value", GROUP_HINT),
+    # --color takes a WHEN, like --progress.
+    (["group", "--color", "sometimes"], "spindle: --color: 'sometimes' is not one of auto, always, never",
+     GROUP_HINT),
+    (["group", "--color"], "spindle: --color: missing value (one of auto, always, never)", GROUP_HINT),
+    # A mistyped long option gets the nearest one; a far-off one gets none.
+    (["group", "--stat"], "spindle: unknown option '--stat' (did you mean --stats?)", GROUP_HINT),
+    (["group", "--folow-links"], "spindle: unknown option '--folow-links' (did you mean --follow-links?)",
+     GROUP_HINT),
+    (["devices", "--calibrat"], "spindle: unknown option '--calibrat' (did you mean --calibrate?)", DEVICES_HINT),
+    # Options that need or exclude another say how to fix it.
+    (["devices", "--system"], "spindle: --system needs --calibrate: add --calibrate, or leave --system out",
+     DEVICES_HINT),
+    (["group", "--files-from", "list", "a"],
+     "spindle: PATH arguments cannot be used with --files-from: give one or the other", GROUP_HINT),
     # User text is escaped: a value cannot drive the terminal through the message.
     (["group", "-f", "\x1b[31m"], "spindle: --format: '\\x1b[31m' is not one of text, fdupes, csv, json",
      GROUP_HINT),
@@ -144,6 +158,17 @@ class UsageErrors(unittest.TestCase):
         proc = run(["group", "--stats=true", tree.root])
         self.assertEqual(proc.returncode, 0, describe(proc))
         self.assertIn(b"scanned 1 file", proc.stderr, describe(proc))
+
+
+class ThreadsGrammar(unittest.TestCase):
+    def test_a_bad_rule_shows_the_grammar(self):
+        proc = run(["group", "-t", "ssd:x"])
+        self.assertEqual(proc.returncode, 2, describe(proc))
+        lines = proc.stderr.decode().splitlines()
+        self.assertEqual(lines[0], "spindle: --threads: bad rule 'ssd:x': 'x' is not a thread count")
+        self.assertTrue(lines[1].startswith("  expected [<name>:]<r>[,<s>] rules separated by ','"), lines)
+        self.assertIn("e.g. 8 or ssd:16,8 or hdd:1,dev:/dev/sdb:2", lines[1])
+        self.assertEqual(lines[-1], GROUP_HINT)
 
 
 class ThreadsRuleWarnings(unittest.TestCase):

@@ -126,6 +126,41 @@ TEST(CalibrationStoreTest, RoundTripThroughATempConfigHome) {
   EXPECT_EQ(files, 1u);
 }
 
+TEST(CalibrationStoreTest, SystemStoreIsInjectableAndDefaultsToEtc) {
+  {
+    ScopedEnv system("SPINDLE_SYSTEM_CONFIG_DIR", nullptr);
+    EXPECT_EQ(system_calibration_path(), fs::path("/etc/spindle/calibration"));
+  }
+  {
+    ScopedEnv system("SPINDLE_SYSTEM_CONFIG_DIR", "relative");  // ignored, as a relative XDG_CONFIG_HOME is
+    EXPECT_EQ(system_calibration_path(), fs::path("/etc/spindle/calibration"));
+  }
+  ScopedEnv system("SPINDLE_SYSTEM_CONFIG_DIR", "/tmp/spindle-system");
+  EXPECT_EQ(system_calibration_path(), fs::path("/tmp/spindle-system/calibration"));
+}
+
+TEST(CalibrationStoreTest, UsersOwnEntryWinsOverTheSystemStore) {
+  TempDir user;
+  TempDir system;
+  ScopedEnv xdg("XDG_CONFIG_HOME", user.path().c_str());
+  ScopedEnv etc("SPINDLE_SYSTEM_CONFIG_DIR", system.path().c_str());
+  Logger log(stderr, LogLevel::error);
+  Calibration everyone;
+  everyone.best_threads["block:8:0"] = ThreadCounts{1, 1};
+  everyone.best_threads["block:254:0"] = ThreadCounts{16, 8};
+  save_calibration(everyone, system_calibration_path());
+  // Only the system store: every user gets its counts.
+  EXPECT_EQ(load_calibrations(log).best_threads, everyone.best_threads);
+
+  Calibration mine;
+  mine.best_threads["block:254:0"] = ThreadCounts{32, 4};
+  save_calibration(mine, calibration_path());
+  const Calibration merged = load_calibrations(log);
+  EXPECT_EQ(merged.best_threads.at("block:254:0"), (ThreadCounts{32, 4}));  // the user's own
+  EXPECT_EQ(merged.best_threads.at("block:8:0"), (ThreadCounts{1, 1}));     // the system's, for the rest
+  EXPECT_EQ(merged.best_threads.size(), 2u);
+}
+
 TEST(CalibrationStoreTest, SkipsCommentsAndMalformedLines) {
   TempDir dir;
   fs::path path = dir.path() / "calibration";
@@ -302,6 +337,39 @@ TEST(BestThreadCountTest, FewestThreadsWithinToleranceOfTheBest) {
   EXPECT_EQ(best_thread_count({}, 0.05), 0);
 }
 
+CalibrationPoint spread_point(int threads, double seconds, double low, double high) {
+  CalibrationPoint p;
+  p.threads = threads;
+  p.files = 100;
+  p.bytes = 100'000'000;
+  p.seconds = seconds;
+  p.runs = 3;
+  p.low = low;
+  p.high = high;
+  return p;
+}
+
+TEST(SeriesNoiseTest, ClearDifferencesAreNotNoise) {
+  // 20 MB/s (19..21) against 50 MB/s (48..52): the ranges do not meet.
+  std::vector<CalibrationPoint> points{spread_point(1, 5.0, 19, 21), spread_point(8, 2.0, 48, 52)};
+  EXPECT_EQ(series_noise(points, std::chrono::milliseconds(50)), "");
+}
+
+TEST(SeriesNoiseTest, OverlappingRangesAreNoise) {
+  // Medians 20 and 22 MB/s, but the faster count's slowest run (18) is slower than the slower
+  // count's fastest (23): nothing tells them apart.
+  std::vector<CalibrationPoint> points{spread_point(1, 5.0, 17, 23), spread_point(8, 100.0 / 22, 18, 26)};
+  EXPECT_EQ(series_noise(points, std::chrono::milliseconds(50)),
+            "every thread count is within the noise: the fastest, 8 threads, ran as slow as 18.0 MB/s and the "
+            "slowest, 1 thread, as fast as 23.0 MB/s");
+}
+
+TEST(SeriesNoiseTest, RunsTooShortToTimeAreNoise) {
+  std::vector<CalibrationPoint> points{spread_point(1, 0.010, 10, 11), spread_point(8, 0.002, 50, 51)};
+  EXPECT_EQ(series_noise(points, std::chrono::milliseconds(50)),
+            "the runs with 1 thread took 10.0 ms, too short to time");
+}
+
 TEST(BestThreadCountTest, FilesPerSecondWhenNothingWasRead) {
   std::vector<CalibrationPoint> points{point(1, 100, 0, 1.0), point(2, 300, 0, 1.0)};
   EXPECT_EQ(best_thread_count(points, 0.05), 2);
@@ -366,6 +434,8 @@ TEST_F(SampleTest, CalibrateReadsTheSameFilesAtEveryCount) {
   options.clock = stepping_clock(std::chrono::milliseconds(1));
   options.drop_caches = false;  // a unit test must not flush the machine's page cache
   options.small_read_bytes = 100;
+  // The fake clock's runs last ~45 ms, shorter than a real run must be to be timed.
+  options.min_run = std::chrono::milliseconds(0);
   std::vector<std::string> files = sample(options, m_st_dev);
   PhysicalDevice device;
   device.facts.key = "block:1:2";
@@ -380,6 +450,8 @@ TEST_F(SampleTest, CalibrateReadsTheSameFilesAtEveryCount) {
     EXPECT_EQ((*series)[1].threads, 2);
     EXPECT_EQ((*series)[2].threads, 4);
     for (const CalibrationPoint& p : *series) {
+      EXPECT_EQ(p.runs, 3);  // each count measured three times, its point the median run
+      EXPECT_LE(p.low, p.high);
       EXPECT_TRUE(p.complete);
       EXPECT_EQ(p.files, 41u);
       EXPECT_GT(p.mb_per_s(), 0);
@@ -404,6 +476,8 @@ TEST_F(SampleTest, FirstCountStopsAtItsSliceAndLaterCountsReadWhatItRead) {
   options.budget = std::chrono::milliseconds(1800);
   options.clock = stepping_clock(std::chrono::milliseconds(1));
   options.drop_caches = false;
+  options.repeats = 1;  // one run per count: the slice arithmetic below is that of one run
+  options.min_run = std::chrono::milliseconds(0);
   options.small_read_bytes = 100;
   std::vector<std::string> sampled = sample(options, m_st_dev);
   ASSERT_EQ(sampled.size(), 41u);
@@ -434,6 +508,24 @@ TEST_F(SampleTest, FirstCountStopsAtItsSliceAndLaterCountsReadWhatItRead) {
   // first run gets a longer slice and reads more files.
   EXPECT_GT(result.large[0].files, result.small[0].files);
   EXPECT_TRUE(result.ok());
+}
+
+TEST_F(SampleTest, RunsTooShortToTimeStoreNothing) {
+  CalibrationOptions options;
+  options.thread_counts = {1, 2};
+  options.budget = std::chrono::seconds(5);
+  options.clock = stepping_clock(std::chrono::milliseconds(1));
+  options.drop_caches = false;
+  options.small_read_bytes = 100;
+  options.min_run = std::chrono::milliseconds(1000);  // the fake clock's runs last ~45 ms
+  std::vector<std::string> files = sample(options, m_st_dev);
+  PhysicalDevice device;
+  device.facts.name = "test";
+  Logger log(stderr, LogLevel::error);
+  CalibrationResult result = calibrate(device, files, options, log, m_cancel);
+  EXPECT_FALSE(result.ok());
+  EXPECT_TRUE(result.refused.starts_with("small reads: the runs with 1 thread took ")) << result.refused;
+  EXPECT_TRUE(result.refused.ends_with(" ms, too short to time")) << result.refused;
 }
 
 TEST_F(SampleTest, SamplingStopsAtTheDeadline) {

@@ -195,6 +195,48 @@ TEST(ClassifyTest, StackedDeviceIsHddWhenAnyMemberSpins) {
   EXPECT_EQ(physical_disks(crypt).size(), 2u);
 }
 
+// `spindle devices` says why: the classifier returns its reason with the class.
+TEST(ClassifyTest, EachClassComesWithItsReason) {
+  EXPECT_EQ(explain_disk_class(disk("sda", 8, 0, true)).reason, "rotational flag 1");
+  EXPECT_EQ(explain_disk_class(disk("nvme0n1", 259, 0, false)).reason, "rotational flag 0");
+  EXPECT_EQ(explain_disk_class(disk("sdz", 65, 160, std::nullopt)).reason, "no readable rotational flag");
+
+  DiskFacts vda = disk("vda", 254, 0, true);
+  vda.paravirtual = true;
+  vda.paravirtual_by = "virtio";
+  const Classification virtio = explain_disk_class(vda);
+  EXPECT_EQ(virtio.device_class, DeviceClass::virtual_disk);
+  EXPECT_EQ(virtio.reason, "paravirtual disk (virtio): its rotational flag says nothing of the host's storage");
+
+  DiskFacts usb = disk("sdb", 8, 16, false);
+  usb.usb = true;
+  EXPECT_EQ(explain_disk_class(usb).reason, "on USB");
+  DiskFacts zram = disk("zram0", 253, 0, false);
+  zram.ram_backed = true;
+  EXPECT_EQ(explain_disk_class(zram).reason, "compressed RAM disk (zram)");
+
+  DiskFacts loop = disk("loop3", 7, 3, true);
+  loop.loop = true;
+  EXPECT_EQ(explain_disk_class(loop).reason, "loop device, rotational flag 1");
+
+  DiskFacts raid = disk("md0", 9, 0, false);
+  raid.slaves = {disk("nvme0n1", 259, 0, false), disk("sda", 8, 0, true)};
+  const Classification stacked = explain_disk_class(raid);
+  EXPECT_EQ(stacked.device_class, DeviceClass::hdd);
+  EXPECT_EQ(stacked.reason, "stacked: its slowest disk sda is hdd (rotational flag 1)");
+}
+
+TEST(ClassifyTest, FactsCarryTheReasonAndALoopDevicesBackingFile) {
+  DiskFacts loop = disk("loop3", 7, 3, false);
+  loop.loop = true;
+  loop.backing_file = "/var/tmp/disk.img";
+  const DeviceFacts facts = facts_from_disk(loop);
+  EXPECT_EQ(facts.device_class, DeviceClass::ssd);
+  EXPECT_EQ(facts.class_reason, "loop device, rotational flag 0");
+  EXPECT_EQ(facts.backing_file, "/var/tmp/disk.img");
+  EXPECT_EQ(facts.key, "block:7:3");  // what the calibration file stores it under
+}
+
 TEST(ClassifyTest, StackOnOneDiskSharesThatDisksKey) {
   DiskFacts lv1 = disk("dm-0", 253, 0, true);
   lv1.slaves = {disk("sda", 8, 0, true)};
