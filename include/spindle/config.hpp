@@ -10,7 +10,7 @@
 
 namespace spindle {
 
-enum class ReportFormat { text, fdupes, csv, json };
+enum class ReportFormat { text, fdupes, csv, json, jsonl };
 enum class ProgressMode { never, auto_detect, always };
 
 // Everything a run needs to know, filled once by the CLI (or a test) and then shared as
@@ -44,7 +44,8 @@ struct Config {
   std::string output_path;  // empty: stdout
   bool stats = false;
   ProgressMode progress = ProgressMode::auto_detect;
-  int verbosity = 0;  // -v raises, -q lowers
+  int verbosity = 0;      // -v raises, -q lowers
+  bool paranoid = false;  // --paranoid: compare every group's files byte by byte after hashing
 };
 
 // Which whole byte count a fractional size means. A bound is a byte count: --min-size 6.5 means
