@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 // Header-only xxHash: XXH3 gets inlined into the read loops.
 #define XXH_INLINE_ALL
@@ -42,16 +43,28 @@ Digest hash_bytes(std::span<const std::byte> bytes) {
 
 static_assert(sizeof(XXH3_state_t) <= 576 && alignof(XXH3_state_t) <= 64, "StreamingHash holds an XXH3_state_t");
 
+namespace {
+
+// The XXH3 state living in a StreamingHash's storage (created there by its constructor).
+XXH3_state_t* state_in(std::byte* storage) {
+  return std::launder(reinterpret_cast<XXH3_state_t*>(storage));
+}
+const XXH3_state_t* state_in(const std::byte* storage) {
+  return std::launder(reinterpret_cast<const XXH3_state_t*>(storage));
+}
+
+}  // namespace
+
 StreamingHash::StreamingHash() : m_state{} {
-  XXH3_128bits_reset(reinterpret_cast<XXH3_state_t*>(m_state));
+  XXH3_128bits_reset(new (m_state) XXH3_state_t);
 }
 
 void StreamingHash::update(std::span<const std::byte> bytes) {
-  XXH3_128bits_update(reinterpret_cast<XXH3_state_t*>(m_state), bytes.data(), bytes.size());
+  XXH3_128bits_update(state_in(m_state), bytes.data(), bytes.size());
 }
 
 Digest StreamingHash::digest() const {
-  return from_xxh(XXH3_128bits_digest(reinterpret_cast<const XXH3_state_t*>(m_state)));
+  return from_xxh(XXH3_128bits_digest(state_in(m_state)));
 }
 
 int open_for_reading(const char* path) {
