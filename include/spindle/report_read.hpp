@@ -59,8 +59,8 @@ ParsedReport parse_report(std::string_view text, const std::string& name);
 // The same, one format each (exposed for tests and the fuzzer).
 ParsedReport parse_json_report(std::string_view text, const std::string& name);
 ParsedReport parse_text_report(std::string_view text, const std::string& name);
-// --format jsonl: one group object per line (as in a JSON report's "groups"); a {"stats":...}
-// line is skipped.
+// --format jsonl: one group object per line (as in a JSON report's "groups"), perhaps ended by a
+// {"stats":{...}} line whose "groups" must count the lines before it.
 ParsedReport parse_jsonl_report(std::string_view text, const std::string& name);
 
 // A Digest from the 32 lowercase or uppercase hex digits to_hex() writes; nullopt otherwise.

@@ -268,6 +268,7 @@ class JsonReader {
   // --format jsonl: one group object per line, and perhaps a {"stats":...} line (skipped).
   ParsedReport read_lines() {
     ParsedReport report;
+    bool stats_seen = false;
     for (;;) {
       skip_space();
       if (m_at == m_text.size()) {
@@ -276,8 +277,12 @@ class JsonReader {
       if (peek() != '{') {
         fail("a jsonl line must be a group object");
       }
+      if (stats_seen) {
+        fail("a line after the stats line (it comes last)");
+      }
       if (is_stats_line()) {
-        skip_value(1);
+        read_stats_line(report);
+        stats_seen = true;
       } else {
         read_group(report);
       }
@@ -311,6 +316,35 @@ class JsonReader {
       ++at;
     }
     return m_text.substr(at, 7) == "\"stats\"";
+  }
+
+  // {"stats":{"groups":N,...}}: N must be the number of groups before it, so a report cut
+  // short (or a JSON document that lost its "groups") is not taken for a complete one.
+  void read_stats_line(const ParsedReport& report) {
+    const std::size_t line = m_line;
+    std::optional<std::uint64_t> groups;
+    expect('{', "a stats line must be an object");
+    read_members([&](const std::string& key) {
+      if (key != "stats") {
+        skip_value(2);
+        return;
+      }
+      expect('{', "\"stats\" must be an object");
+      read_members([&](const std::string& member) {
+        if (member == "groups") {
+          groups = read_integer<std::uint64_t>("\"groups\"");
+        } else {
+          skip_value(3);
+        }
+      });
+    });
+    if (!groups) {
+      fail_at(line, "a stats line without \"groups\" (a JSON report needs \"groups\" at its top)");
+    }
+    if (*groups != report.groups.size()) {
+      fail_at(line, "the stats line counts " + std::to_string(*groups) + " groups but " +
+                        std::to_string(report.groups.size()) + " precede it (a report cut short?)");
+    }
   }
 
   void read_groups(ParsedReport& report) {

@@ -152,6 +152,7 @@ TEST(ReportRead, DigestFromHex) {
 // stats line skipped; a JSON report is still told apart from it.
 TEST(ReportRead, JsonlRoundTripsEveryFieldAndSkipsTheStatsLine) {
   GroupResult result = two_groups();
+  result.stats.groups = 2;
   std::ostringstream out;
   make_reporter(ReportFormat::jsonl, ReportOptions{.stats_line = true})->write(result, out);
   const std::string text = out.str();
@@ -175,6 +176,25 @@ TEST(ReportRead, JsonlRoundTripsEveryFieldAndSkipsTheStatsLine) {
     }
   }
   EXPECT_EQ(lines.groups[1].line, 2u);
+}
+
+// The stats line counts the groups: a report that lost lines is rejected, not acted on in part.
+TEST(ReportRead, JsonlCutShortIsRejectedByItsStatsLine) {
+  GroupResult result = two_groups();
+  result.stats.groups = 2;
+  std::ostringstream out;
+  make_reporter(ReportFormat::jsonl, ReportOptions{.stats_line = true})->write(result, out);
+  std::string text = out.str();
+  EXPECT_EQ(parse_report(text, "r.jsonl").groups.size(), 2u);
+  text.erase(0, text.find('\n') + 1);  // the first group's line lost
+  try {
+    parse_report(text, "r.jsonl");
+    ADD_FAILURE() << "accepted a report cut short";
+  } catch (const ReportError& e) {
+    EXPECT_EQ(e.line, 2u) << e.what();
+  }
+  EXPECT_THROW(parse_report(text + text.substr(0, text.find('\n') + 1), "r.jsonl"), ReportError)
+      << "a group after the stats line";
 }
 
 TEST(ReportRead, JsonlWithTwoGroupsOnALineIsRejected) {
