@@ -32,6 +32,12 @@ class CachingReader : public FileReader {
   Result<Digest> read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
                       const CancelToken& cancel, FdBudget* descriptors) override;
   std::optional<Digest> known(StageKind kind, const FileTable& files, FileIndex f) override;
+  // Pieces go to the inner reader (one miss per file, counted at its first piece); the digest of
+  // the last piece, the whole content's, is recorded as the file's full-stage entry.
+  bool reads_parts() const override { return m_inner.reads_parts(); }
+  Result<Digest> read_part(const FileTable& files, FileIndex f, StreamingHash& hash, std::uint64_t offset,
+                           std::uint64_t length, Worker& worker, int opened, const CancelToken& cancel,
+                           FdBudget* descriptors) override;
 
   // Reads answered from the cache, and reads passed to the inner reader (whatever their outcome).
   std::uint64_t hits() const { return m_hits.load(std::memory_order_relaxed); }

@@ -11,7 +11,7 @@
 
 namespace spindle {
 
-enum class ReportFormat { text, fdupes, csv, json };
+enum class ReportFormat { text, fdupes, csv, json, jsonl };
 enum class ProgressMode { never, auto_detect, always };
 // --color: auto colours only a terminal (and honours NO_COLOR); always colours pipes too.
 enum class ColorMode { never, auto_detect, always };
@@ -58,6 +58,7 @@ struct Config {
   std::optional<std::int64_t> older_than_ns;  // --older-than: keep files with mtime_ns < this
   bool dirs = false;               // --dirs: also report duplicate directories (dir_groups.hpp)
   bool dirs_ignore_names = false;  // --dirs-ignore-names: directories compare file contents only
+  bool paranoid = false;  // --paranoid: compare every group's files byte by byte after hashing
 };
 
 // Which whole byte count a fractional size means. A bound is a byte count: --min-size 6.5 means

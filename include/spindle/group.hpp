@@ -5,6 +5,7 @@
 #include <spindle/device_class.hpp>
 #include <spindle/error.hpp>
 #include <spindle/file_table.hpp>
+#include <spindle/group_sink.hpp>
 #include <spindle/hash.hpp>
 #include <spindle/log.hpp>
 #include <spindle/run_stats.hpp>
@@ -59,6 +60,9 @@ struct RunInputs {
   DeviceProbe& probe;              // which device a file lives on (make_system_probe())
   const Calibration& calibration;  // stored pool sizes (load_calibration()), or none
   FileReader& reader;              // how files are read (SystemReader)
+  // Where groups go the moment they are final (--format jsonl), instead of GroupResult::groups;
+  // null: all of them in the result, sorted. The stats count them either way.
+  GroupSink* sink = nullptr;
 };
 
 // The whole `spindle group` pipeline: walk → devices → size → {prefix → suffix → full, per group

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -28,6 +29,22 @@ std::string to_hex(const Digest& digest);
 
 // Hash of a byte range held in memory.
 Digest hash_bytes(std::span<const std::byte> bytes);
+
+// A whole-content XXH3-128 under way, carried between the rounds of a progressive read (the full
+// stage of a huge file read in growing pieces, pipeline.cpp). About 600 bytes: only files in a
+// progressive round hold one.
+class StreamingHash {
+ public:
+  StreamingHash();
+  // Hash `bytes` after everything hashed so far.
+  void update(std::span<const std::byte> bytes);
+  // The XXH3-128 of everything hashed so far (the hash can go on afterwards).
+  Digest digest() const;
+
+ private:
+  static constexpr std::size_t k_state_bytes = 576;  // sizeof(XXH3_state_t), checked in hash.cpp
+  alignas(64) std::byte m_state[k_state_bytes];
+};
 
 // open(2) a file for reading without blocking on a FIFO that took its place and without updating
 // its access time where the kernel allows (O_NOATIME is refused with EPERM on files of other
@@ -81,6 +98,12 @@ class InputFile {
   // Hash the whole file, expecting exactly `size` bytes; tells the kernel the access is sequential
   // and drops the pages afterwards when `drop_cache` (keeps a scan from evicting the user's cache).
   Result<Digest> hash_all(std::uint64_t size, std::span<std::byte> buffer, bool drop_cache);
+
+  // Hash `length` bytes at `offset` into `hash` (a progressive round); `last` when they end at
+  // the walked size: then one more byte means the file grew ("changed"), as in hash_all.
+  // Returns the digest of all that `hash` holds now.
+  Result<Digest> hash_into(StreamingHash& hash, std::uint64_t offset, std::uint64_t length, bool last,
+                           std::span<std::byte> buffer);
 
   // Read the whole file, expecting exactly `size` bytes, handing each block read to `consume`
   // (for the hash functions other than XXH3-128: spindle hash --algo). The same checks as

@@ -5,6 +5,7 @@
 #include <spindle/error.hpp>
 #include <spindle/fd_budget.hpp>
 #include <spindle/file_table.hpp>
+#include <spindle/group_sink.hpp>
 #include <spindle/log.hpp>
 #include <spindle/pool_sizing.hpp>
 #include <spindle/pools.hpp>
@@ -34,10 +35,13 @@ struct PipelineContext {
   Progress& progress;
   // Descriptors the readers may hold open at once; null: not counted (tests).
   FdBudget* descriptors = nullptr;
+  // Where final groups go at once (a report written as the run goes on); null: into
+  // PipelineResult::groups. Called under the pipeline's lock, one group at a time.
+  GroupSink* sink = nullptr;
 };
 
 struct PipelineResult {
-  Candidates groups;              // duplicate groups, each with the XXH3-128 of its content
+  Candidates groups;              // duplicate groups, each with the XXH3-128 of its content (none with a sink)
   std::vector<FileError> errors;  // files that could not be read, sorted by path
   // Per kind of read; pool_threads: the threads each pool read that kind with (0: none).
   std::array<StageReport, k_stage_kinds> stages;

@@ -31,6 +31,18 @@ class FileReader {
   virtual std::optional<Digest> known(StageKind /*kind*/, const FileTable& /*files*/, FileIndex /*f*/) {
     return std::nullopt;
   }
+  // Can this reader read a file in pieces (read_part)? The pipeline reads huge files in
+  // progressive rounds only through readers that can; others get one full read per file.
+  virtual bool reads_parts() const { return false; }
+  // One round of a progressive full read: hash bytes [offset, offset + length) of file `f` into
+  // `hash`, which holds the hash of the bytes before `offset`. Returns the digest of all it holds
+  // now: the XXH3-128 of the whole content (what `read` of StageKind::full gives) when the
+  // piece ends at the file's size, and then with the same end checks (a file that grew or
+  // changed is an error). `opened`, `cancel` and `descriptors` as for `read`. Called only when
+  // reads_parts().
+  virtual Result<Digest> read_part(const FileTable& files, FileIndex f, StreamingHash& hash, std::uint64_t offset,
+                                   std::uint64_t length, Worker& worker, int opened, const CancelToken& cancel,
+                                   FdBudget* descriptors);
 };
 
 // Test seam inside the system reader: told, on the reader's thread, that it has hashed the bytes
@@ -50,6 +62,11 @@ class SystemReader : public FileReader {
   explicit SystemReader(ReadObserver* observer = nullptr) : m_observer(observer) {}
   Result<Digest> read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
                       const CancelToken& cancel, FdBudget* descriptors) override;
+  bool reads_parts() const override { return true; }
+  // Tells the observer after_read(StageKind::full, f) after every piece.
+  Result<Digest> read_part(const FileTable& files, FileIndex f, StreamingHash& hash, std::uint64_t offset,
+                           std::uint64_t length, Worker& worker, int opened, const CancelToken& cancel,
+                           FdBudget* descriptors) override;
 
  private:
   ReadObserver* m_observer;

@@ -2,6 +2,7 @@
 
 #include <spindle/config.hpp>
 #include <spindle/group.hpp>
+#include <spindle/group_sink.hpp>
 #include <spindle/units.hpp>
 
 #include <memory>
@@ -30,9 +31,16 @@ struct ReportOptions {
   bool zero_terminated = false;
   // --color: the text report's group headers in bold (never for -o FILE, see cli/output.hpp).
   bool colour = false;
+  // jsonl: end with a `{"stats":{...}}` line (--stats); the other formats ignore it.
+  bool stats_line = false;
 };
 
 std::unique_ptr<Reporter> make_reporter(ReportFormat format, ReportOptions options = {});
+
+// --format jsonl written while the run goes on: each group `add`ed becomes one line of `out` at
+// once (its files sorted by path), the line a JSON report's group would be. The reporter of
+// ReportFormat::jsonl then writes the groups the result still holds, and the stats line.
+std::unique_ptr<GroupSink> make_jsonl_sink(std::ostream& out);
 
 // JSON string body for a path that may not be UTF-8: valid UTF-8 is written as is (escaping what
 // JSON requires, and DEL and the C1 controls U+0080..U+009F as \u00XX so that no raw control

@@ -47,8 +47,9 @@ struct ReportError : std::runtime_error {
   std::size_t line;
 };
 
-// Parse a report of `spindle group` in its json or default text format (told apart by the first
-// byte that is not white space: '{' is JSON). The whole report is checked before it is returned,
+// Parse a report of `spindle group` in its json, jsonl or default text format (told apart by the
+// first byte that is not white space: '{' is JSON, and then jsonl when the first object has no
+// "groups"). The whole report is checked before it is returned,
 // so a malformed one is rejected before any file is touched: unknown syntax, a group of fewer than
 // two files, a hash that is not 32 hex digits, a text header whose count does not match its
 // paths, an empty path or one holding NUL. `name` is what messages call the report (a file name or
@@ -58,6 +59,9 @@ ParsedReport parse_report(std::string_view text, const std::string& name);
 // The same, one format each (exposed for tests and the fuzzer).
 ParsedReport parse_json_report(std::string_view text, const std::string& name);
 ParsedReport parse_text_report(std::string_view text, const std::string& name);
+// --format jsonl: one group object per line (as in a JSON report's "groups"), perhaps ended by a
+// {"stats":{...}} line whose "groups" must count the lines before it.
+ParsedReport parse_jsonl_report(std::string_view text, const std::string& name);
 
 // A Digest from the 32 lowercase or uppercase hex digits to_hex() writes; nullopt otherwise.
 std::optional<Digest> digest_from_hex(std::string_view hex);

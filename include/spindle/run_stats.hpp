@@ -32,6 +32,10 @@ struct StageReport {
   // Per pool (as RunStats::pools), the threads it read this stage's kind of read with; 0 when
   // the pool read nothing in it. Empty for passes that read nothing (walk, size).
   std::vector<int> pool_threads;
+  // full: reads of one piece of a file by progressive rounds (progressive.hpp), and the bytes
+  // its files did not need read because their group split before their end.
+  std::uint64_t pieces = 0;
+  std::uint64_t bytes_skipped = 0;
 };
 
 struct RunStats {

@@ -34,6 +34,51 @@ struct GroupOptions {
   bool zero = false;
 };
 
+// The report stopped before it was complete (interrupted, or no PATH could be read): thrown out
+// of OutputFile::commit so that a FILE is not replaced by it.
+struct ReportAbandoned {
+  int exit_code;
+};
+
+// --format jsonl: the report is written while the run goes on, each group the moment it is final
+// (a report larger than memory is never held). Lines come in the order groups are decided, which
+// depends on timing; the stats line (--stats) comes last. Interrupted, a FILE keeps its old
+// content; standard output or a pipe has the lines written so far.
+int run_streamed(Context& context, Config& config, Logger& log, OutputFile& output, const RunInputs& inputs,
+                 std::size_t list_errors) {
+  std::unique_ptr<Reporter> reporter = make_reporter(config.format, ReportOptions{.stats_line = config.stats});
+  GroupResult result;
+  try {
+    const bool committed = output.commit([&](std::ostream& out) {
+      std::unique_ptr<GroupSink> sink = make_jsonl_sink(out);
+      RunInputs streamed = inputs;
+      streamed.sink = sink.get();
+      result = run_group(config, log, context.cancel, streamed);
+      if (result.cancelled) {
+        throw ReportAbandoned{k_exit_interrupted};
+      }
+      if (nothing_walked(result) && (output.kind() == OutputKind::replace || output.kind() == OutputKind::in_place)) {
+        log.error("no PATH could be read: nothing written to " + escape_for_terminal(output.name()));
+        throw ReportAbandoned{k_exit_file_errors};
+      }
+      reporter->write(result, out);
+    });
+    if (!committed) {
+      throw ReportAbandoned{k_exit_interrupted};
+    }
+  } catch (const ReportAbandoned& abandoned) {
+    if (abandoned.exit_code == k_exit_interrupted) {
+      log.error(output.kind() == OutputKind::replace ? "interrupted: no report written"
+                                                     : "interrupted: the report is incomplete");
+    }
+    return abandoned.exit_code;
+  }
+  if (config.stats) {
+    log.write_raw(format_stats(result.stats));
+  }
+  return result.errors.empty() && list_errors == 0 ? k_exit_ok : k_exit_file_errors;
+}
+
 int run(Context& context, const GroupOptions& options) {
   Config& config = context.config;
   Logger log = make_logger(config);
@@ -63,6 +108,9 @@ int run(Context& context, const GroupOptions& options) {
   std::unique_ptr<DeviceProbe> probe = make_system_probe();
   const Calibration calibration = load_calibrations(log);
   SystemReader reader;
+  if (config.format == ReportFormat::jsonl) {
+    return run_streamed(context, config, log, output, {*probe, calibration, reader}, list_errors);
+  }
 
   GroupResult result = run_group(config, log, context.cancel, {*probe, calibration, reader});
   if (result.cancelled) {
@@ -106,6 +154,7 @@ Command register_group(CLI::App& root, Context& context) {
   add_candidate_flags(*app, config);
   add_replication_flags(*app, config);
   add_dir_flags(*app, config);
+  add_read_flags(*app, config);
   add_threads_flag(*app, config);
   add_cache_flags(*app, config);
   add_report_flags(*app, config);

@@ -216,8 +216,10 @@ void add_report_flags(CLI::App& app, Config& config) {
                     {{"text", ReportFormat::text},
                      {"fdupes", ReportFormat::fdupes},
                      {"csv", ReportFormat::csv},
-                     {"json", ReportFormat::json}},
-                    "Report format: text (default), fdupes, csv or json (see FORMATS in the man page)")
+                     {"json", ReportFormat::json},
+                     {"jsonl", ReportFormat::jsonl}},
+                    "Report format: text (default), fdupes, csv, json or jsonl (one group per line, written as "
+                    "each group is final; see FORMATS in the man page)")
       ->type_name("FORMAT")
       ->group("Output");
   add_output_flags(app, config);
@@ -233,9 +235,18 @@ void add_output_flags(CLI::App& app, Config& config) {
       ->type_name("FILE")
       ->group("Output");
   app.add_flag("--stats", config.stats,
-               "Print statistics (per stage and per device pool) to stderr, and into the JSON report")
+               "Print statistics (per stage and per device pool) to stderr, and into the JSON report (jsonl: as "
+               "its last line, {\"stats\": ...})")
       ->group("Output");
   add_progress_flag(app, config);
+}
+
+void add_read_flags(CLI::App& app, Config& config) {
+  app.add_flag("--paranoid", config.paranoid,
+               "After hashing, compare every file of a group byte by byte with the group's first file (on the "
+               "device pools, in bounded buffers) and split the group where bytes differ: no file is reported as a "
+               "copy on the strength of a hash alone. Reads every candidate once more")
+      ->group("Selection");
 }
 
 void add_progress_flag(CLI::App& app, Config& config) {

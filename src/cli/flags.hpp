@@ -21,6 +21,8 @@ void add_dir_flags(CLI::App& app, Config& config);        // --dirs, --dirs-igno
 void add_threads_flag(CLI::App& app, Config& config);
 void add_report_flags(CLI::App& app, Config& config);  // --format, then add_output_flags
 void add_output_flags(CLI::App& app, Config& config);  // -o, --stats, --progress
+// group's reading flags: --paranoid.
+void add_read_flags(CLI::App& app, Config& config);
 
 // --files-from FILE and --null (group and hash): PATHs from a list instead of the command line.
 struct PathListOptions {

@@ -101,6 +101,24 @@ Result<Digest> CachingReader::read(StageKind kind, const FileTable& files, FileI
   return digest;
 }
 
+Result<Digest> CachingReader::read_part(const FileTable& files, FileIndex f, StreamingHash& hash, std::uint64_t offset,
+                                        std::uint64_t length, Worker& worker, int opened, const CancelToken& cancel,
+                                        FdBudget* descriptors) {
+  if (offset == 0) {
+    m_misses.fetch_add(1, std::memory_order_relaxed);
+  }
+  Result<Digest> digest = m_inner.read_part(files, f, hash, offset, length, worker, opened, cancel, descriptors);
+  if (digest.ok()) {
+    m_bytes_read.fetch_add(length, std::memory_order_relaxed);
+    if (offset + length == files[f].size) {
+      if (std::optional<CacheKey> key = key_of(StageKind::full, files, f)) {
+        m_cache.record(*key, recorded_path(files, f), *digest);
+      }
+    }
+  }
+  return digest;
+}
+
 RunCache::RunCache(const Config& config, FileReader& inner, HashAlgo algo, std::span<const std::uint64_t> devices,
                    Logger& log)
     : m_inner(inner), m_cache(config.cache ? HashCache::open(cache_location(config.cache_path), log) : nullptr) {

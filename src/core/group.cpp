@@ -4,6 +4,7 @@
 #include <spindle/dir_groups.hpp>
 #include <spindle/fd_budget.hpp>
 #include <spindle/group.hpp>
+#include <spindle/paranoid.hpp>
 #include <spindle/pipeline.hpp>
 #include <spindle/pools.hpp>
 #include <spindle/progress.hpp>
@@ -112,6 +113,49 @@ void fold_duplicate_directories(GroupResult& result, const std::vector<std::stri
   result.dirs_compared = true;
 }
 
+// Counts in RunStats the groups that go to a sink (they are not in the result to count later).
+class CountingSink : public GroupSink {
+ public:
+  CountingSink(GroupSink& inner, RunStats& stats) : m_inner(inner), m_stats(stats) {}
+  void add(const FileTable& files, std::span<const FileIndex> members, const Digest& hash) override {
+    const std::uint64_t size = files[members.front()].size;
+    ++m_stats.groups;
+    m_stats.duplicate_files += members.size() - 1;
+    m_stats.wasted_bytes += size * (members.size() - 1);
+    m_inner.add(files, members, hash);
+  }
+
+ private:
+  GroupSink& m_inner;
+  RunStats& m_stats;
+};
+
+// --paranoid: the hashed groups compared byte by byte on the same pools (compare_groups). Its
+// errors join the run's; its pass is a stage of --stats.
+bool compare_bytes(const Config& config, Logger& log, const CancelToken& cancel, const PipelineContext& context,
+                   PipelineResult& hashed, GroupSink* sink, std::optional<StageReport>& stage) {
+  ParanoidResult checked =
+      compare_groups(std::move(hashed.groups), ParanoidContext{.config = config,
+                                                               .log = log,
+                                                               .cancel = cancel,
+                                                               .files = context.files,
+                                                               .pools = context.pools,
+                                                               .pool_of_file = context.pool_of_file,
+                                                               .sizing = context.sizing,
+                                                               .descriptors = context.descriptors,
+                                                               .sink = sink});
+  if (checked.cancelled) {
+    return false;
+  }
+  hashed.groups = std::move(checked.groups);
+  hashed.bytes_read += checked.stage.bytes_read;
+  stage = std::move(checked.stage);
+  for (FileError& error : checked.errors) {
+    hashed.errors.push_back(std::move(error));
+  }
+  return true;
+}
+
 }  // namespace
 
 void sort_groups(std::vector<DuplicateGroup>& groups, const FileTable& files) {
@@ -212,13 +256,28 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
                           .reader = reader,
                           .progress = progress,
                           .descriptors = &descriptors};
+  // Groups stream to a sink when the caller gives one: from the pipeline, or, with --paranoid,
+  // from the compare that makes them final. Not when the report needs every group first: the
+  // replication flags and --isolate choose among them, --dirs folds them into directories.
+  const bool streams = config.rf_under == 0 && config.rf_over <= 1 && !config.isolate && !config.dirs;
+  std::optional<CountingSink> sink;
+  GroupSink* paranoid_sink = nullptr;
+  if (inputs.sink != nullptr && streams) {
+    sink.emplace(*inputs.sink, stats);
+    (config.paranoid ? paranoid_sink : context.sink) = &*sink;
+  }
+  std::optional<StageReport> paranoid_stage;
   PipelineResult hashed = hash_candidates(std::move(candidates), context);
-  if (hashed.cancelled) {
+  if (hashed.cancelled ||
+      (config.paranoid && !compare_bytes(config, log, cancel, context, hashed, paranoid_sink, paranoid_stage))) {
     result.cancelled = true;
     return result;
   }
   for (StageReport& stage : hashed.stages) {
     stats.stages.push_back(std::move(stage));
+  }
+  if (paranoid_stage) {
+    stats.stages.push_back(std::move(*paranoid_stage));
   }
   for (FileError& error : hashed.errors) {
     result.errors.push_back(std::move(error));
@@ -235,7 +294,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   if (config.dirs) {
     fold_duplicate_directories(result, walked.walked_dirs, config);
   }
-  stats.groups = result.groups.size();
+  stats.groups += result.groups.size();
   stats.errors = result.errors.size();
   stats.bytes_read = hashed.bytes_read;
   stats.cache_used = cache.used();

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 // Header-only xxHash: XXH3 gets inlined into the read loops.
 #define XXH_INLINE_ALL
@@ -38,6 +39,32 @@ std::string to_hex(const Digest& digest) {
 
 Digest hash_bytes(std::span<const std::byte> bytes) {
   return from_xxh(XXH3_128bits(bytes.data(), bytes.size()));
+}
+
+static_assert(sizeof(XXH3_state_t) <= 576 && alignof(XXH3_state_t) <= 64, "StreamingHash holds an XXH3_state_t");
+
+namespace {
+
+// The XXH3 state living in a StreamingHash's storage (created there by its constructor).
+XXH3_state_t* state_in(std::byte* storage) {
+  return std::launder(reinterpret_cast<XXH3_state_t*>(storage));
+}
+const XXH3_state_t* state_in(const std::byte* storage) {
+  return std::launder(reinterpret_cast<const XXH3_state_t*>(storage));
+}
+
+}  // namespace
+
+StreamingHash::StreamingHash() : m_state{} {
+  XXH3_128bits_reset(new (m_state) XXH3_state_t);
+}
+
+void StreamingHash::update(std::span<const std::byte> bytes) {
+  XXH3_128bits_update(state_in(m_state), bytes.data(), bytes.size());
+}
+
+Digest StreamingHash::digest() const {
+  return from_xxh(XXH3_128bits_digest(state_in(m_state)));
 }
 
 int open_for_reading(const char* path) {
@@ -216,6 +243,39 @@ Result<Digest> InputFile::hash_all(std::uint64_t size, std::span<std::byte> buff
     ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_DONTNEED);
   }
   return digest;
+}
+
+Result<Digest> InputFile::hash_into(StreamingHash& hash, std::uint64_t offset, std::uint64_t length, bool last,
+                                    std::span<std::byte> buffer) {
+  if (offset == 0) {
+    ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  std::uint64_t done = 0;
+  while (done < length) {
+    if (m_cancel != nullptr && m_cancel->cancelled()) {
+      return error(ECANCELED, "read");
+    }
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
+    ssize_t got = ::pread(m_fd, buffer.data(), want, static_cast<off_t>(offset + done));
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return error(errno, "read");
+    }
+    if (got == 0) {
+      return FileError{m_path, 0, "changed", "file shrank while it was read"};
+    }
+    hash.update(buffer.first(static_cast<std::size_t>(got)));
+    done += static_cast<std::uint64_t>(got);
+  }
+  if (last) {
+    std::byte probe[1];
+    if (::pread(m_fd, probe, 1, static_cast<off_t>(offset + length)) > 0) {
+      return FileError{m_path, 0, "changed", "file grew while it was read"};
+    }
+  }
+  return hash.digest();
 }
 
 Result<std::uint64_t> InputFile::read_all(std::uint64_t size, std::span<std::byte> buffer,

@@ -17,10 +17,21 @@
 // kind and read it. A pool's join team is big enough for either kind; how many drainers read one
 // kind at once is that kind's thread count (pool_sizing.hpp), so whole-file reads keep their own
 // parallelism and a one-thread pool never reads twice at once.
+//
+// Files larger than one round (progressive.hpp) take their full read in growing rounds: a round
+// reads the next piece of each distinct inode into a StreamingHash kept for its position, and
+// the group splits by the digests of what each file holds so far, like after any read, and the
+// parts go on to the next, larger round; the last round's digest is the whole content's. Only
+// those files hold a hash state (the positions of large groups: m_states), within a fixed budget
+// (k_max_progressive_files); a group that would pass it is read in one piece per file instead.
+// A file whose full hash the cache knows (asked at the first round) is complete: its group is
+// then not split early (a partial digest says nothing against a whole one) but read to the end
+// in one more round.
 #include "pipeline_state.hpp"
 
 #include <spindle/physical_order.hpp>
 #include <spindle/pipeline.hpp>
+#include <spindle/progressive.hpp>
 #include <spindle/read_ahead.hpp>
 
 #include <algorithm>
@@ -42,6 +53,20 @@ using Clock = std::chrono::steady_clock;
 // Files sampled to tell whether a pool's data is cached (stage_cache_hits).
 constexpr std::size_t k_cache_sample = 16;
 
+// What is known of a position (m_status): its digest is of its group's current read; its file
+// could not be read; or its digest is already the whole content's (a cache hit at the first
+// round of a progressive read, which no later round reads).
+constexpr std::uint8_t k_status_ok = 0;
+constexpr std::uint8_t k_status_failed = 1;
+constexpr std::uint8_t k_status_complete = 2;
+
+// Where and how much one read of a position reads.
+struct ReadRange {
+  std::uint64_t offset = 0;
+  std::uint64_t bytes = 0;
+  bool piece = false;  // a round of a progressive read (FileReader::read_part)
+};
+
 std::size_t kind_index(StageKind kind) {
   return static_cast<std::size_t>(kind);
 }
@@ -52,7 +77,7 @@ std::int64_t now_ns() {
 
 class Pipeline {
  public:
-  Pipeline(std::vector<FileIndex> files, const PipelineContext& context);
+  Pipeline(std::vector<FileIndex> files, std::span<const std::uint32_t> starts, const PipelineContext& context);
   PipelineResult run(std::span<const std::uint32_t> starts);
 
  private:
@@ -63,6 +88,19 @@ class Pipeline {
   // Queue the reads of `kind` for the files at [begin, end), or pass the group on when the kind
   // reads nothing at its size.
   void enter(Position begin, Position end, StageKind kind);
+  // Queue one read per distinct inode of the group (files already complete skip it), or
+  // advance it at once when there is none.
+  void queue_reads(GroupId id);
+  // Progressive full reads (progressive.hpp): start them for a group of large files when the
+  // reader can and the budget of hash states allows, else false (read each file whole).
+  bool start_progressive(Position begin, Position end);
+  void enter_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes);
+  // A round is done and the group [begin, end) ordered by digest: split it and send the parts
+  // on to the round after one of `bytes` bytes that ended at `offset`.
+  void next_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes);
+  StreamingHash* state_of(Position at) { return at >= m_large_begin ? m_states[at - m_large_begin].get() : nullptr; }
+  void drop_state(Position at);
+  ReadRange range_of(Position at, StageKind kind);
   // All reads of the group's kind are done: split it by digest and send each part on.
   void advance(GroupId id);
   void pass_on(Position begin, Position end, StageKind done, Digest digest);
@@ -81,8 +119,13 @@ class Pipeline {
   const PipelineContext& m_context;
   std::vector<FileIndex> m_member;
   std::vector<Digest> m_digest;
-  std::vector<std::uint8_t> m_failed;
+  std::vector<std::uint8_t> m_status;  // k_status_*
   GroupStore m_groups;
+  // Hash states of progressive reads, for the positions from m_large_begin on (the groups of
+  // files larger than one round; none when there are none), and how many are held.
+  Position m_large_begin = 0;
+  std::vector<std::unique_ptr<StreamingHash>> m_states;
+  std::atomic<std::size_t> m_states_held{0};
   std::vector<std::unique_ptr<PoolQueue>> m_queues;
   std::span<Scope> m_scopes;
   std::array<StageTally, k_stage_kinds> m_tally;
@@ -92,12 +135,13 @@ class Pipeline {
   std::vector<FileError> m_errors;
 };
 
-Pipeline::Pipeline(std::vector<FileIndex> files, const PipelineContext& context)
+Pipeline::Pipeline(std::vector<FileIndex> files, std::span<const std::uint32_t> starts, const PipelineContext& context)
     : m_context(context),
       m_member(std::move(files)),
       m_digest(m_member.size()),
-      m_failed(m_member.size(), 0),
-      m_groups(m_member.size()) {
+      m_status(m_member.size(), k_status_ok),
+      m_groups(m_member.size()),
+      m_large_begin(static_cast<Position>(m_member.size())) {
   const std::size_t pools = context.pools.size();
   std::vector<int> teams(pools);
   std::vector<std::size_t> ahead(pools);
@@ -106,6 +150,12 @@ Pipeline::Pipeline(std::vector<FileIndex> files, const PipelineContext& context)
     ahead[p] = teams[p] == 1 ? k_read_ahead_files : 0;
   }
   fit_to_descriptors(teams, ahead);
+  for (std::size_t g = 0; g + 1 < starts.size(); ++g) {
+    if (starts[g] < m_large_begin && reads_in_rounds(context.files[m_member[starts[g]]].size)) {
+      m_large_begin = starts[g];
+    }
+  }
+  m_states.resize(m_member.size() - m_large_begin);
   for (std::size_t p = 0; p < pools; ++p) {
     auto queue = std::make_unique<PoolQueue>();
     queue->team = teams[p];
@@ -145,18 +195,35 @@ void Pipeline::enter(Position begin, Position end, StageKind kind) {
     pass_on(begin, end, kind, Digest{});
     return;
   }
+  if (kind == StageKind::full && start_progressive(begin, end)) {
+    return;
+  }
   const GroupId id = m_groups.acquire();
   GroupState& group = m_groups[id];
   group.begin = begin;
   group.end = end;
   group.kind = kind;
+  group.round_offset = 0;
+  group.round_bytes = 0;
+  queue_reads(id);
+}
+
+void Pipeline::queue_reads(GroupId id) {
+  GroupState& group = m_groups[id];
+  const Position begin = group.begin;
+  const Position end = group.end;
+  const StageKind kind = group.kind;
   // One read per distinct inode: members of a group sit in inode order, hard links together.
   std::vector<std::pair<std::uint32_t, Position>> reads;
   for (Position i = begin; i < end; ++i) {
-    if (i == begin || !same_inode(i, i - 1)) {
+    if ((i == begin || !same_inode(i, i - 1)) && m_status[i] != k_status_complete) {
       park_group(i, id);
       reads.emplace_back(m_context.pool_of_file[m_member[i]], i);
     }
+  }
+  if (reads.empty()) {
+    advance(id);  // every file of a progressive round was complete already
+    return;
   }
   group.pending.store(static_cast<std::uint32_t>(reads.size()), std::memory_order_relaxed);
   std::stable_sort(reads.begin(), reads.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -181,18 +248,23 @@ void Pipeline::advance(GroupId id) {
   GroupState& group = m_groups[id];
   const Position begin = group.begin;
   const StageKind kind = group.kind;
+  const std::uint64_t round_bytes = group.round_bytes;
+  const std::uint64_t hashed = group.round_offset + round_bytes;  // of a progressive read
   // Hard links take their inode's digest; unreadable files leave; the rest is ordered by digest
   // (stable: equal digests keep inode order, so hard links stay together).
   std::vector<Position> kept;
   for (Position i = begin; i < group.end; ++i) {
     if (i > begin && same_inode(i, i - 1)) {
       m_digest[i] = m_digest[i - 1];
-      m_failed[i] = m_failed[i - 1];
+      m_status[i] = m_status[i - 1];
     }
-    if (m_failed[i] == 0) {
+    if (m_status[i] != k_status_failed) {
       kept.push_back(i);
+    } else {
+      drop_state(i);
     }
   }
+  const Position old_end = group.end;
   m_groups.release(id);  // its parts get their own ids; the range is this thread's alone now
   std::stable_sort(kept.begin(), kept.end(), [&](Position a, Position b) { return m_digest[a] < m_digest[b]; });
   std::vector<FileIndex> members(kept.size());
@@ -204,7 +276,27 @@ void Pipeline::advance(GroupId id) {
   std::copy(members.begin(), members.end(), m_member.begin() + begin);
   std::copy(digests.begin(), digests.end(), m_digest.begin() + begin);
   const Position end = begin + static_cast<Position>(kept.size());
-  std::fill(m_failed.begin() + begin, m_failed.begin() + end, 0);
+  if (round_bytes > 0) {
+    // A progressive round: the hash states and the complete marks move with their files (the
+    // failed ones' are gone).
+    std::vector<std::unique_ptr<StreamingHash>> states(kept.size());
+    std::vector<std::uint8_t> status(kept.size());
+    for (std::size_t k = 0; k < kept.size(); ++k) {
+      states[k] = std::move(m_states[kept[k] - m_large_begin]);
+      status[k] = m_status[kept[k]];
+    }
+    std::move(states.begin(), states.end(), m_states.begin() + (begin - m_large_begin));
+    std::copy(status.begin(), status.end(), m_status.begin() + begin);
+    std::fill(m_status.begin() + end, m_status.begin() + old_end, k_status_ok);
+    if (begin < end && hashed < entry(begin).size) {
+      next_round(begin, end, hashed, round_bytes);
+      return;
+    }
+    for (Position i = begin; i < end; ++i) {
+      drop_state(i);  // the last round: every digest is the whole content's
+    }
+  }
+  std::fill(m_status.begin() + begin, m_status.begin() + end, k_status_ok);
   for (Position first = begin; first < end;) {
     Position last = first + 1;
     while (last < end && m_digest[last] == m_digest[first]) {
@@ -213,6 +305,94 @@ void Pipeline::advance(GroupId id) {
     pass_on(first, last, kind, m_digest[first]);
     first = last;
   }
+}
+
+bool Pipeline::start_progressive(Position begin, Position end) {
+  if (!reads_in_rounds(entry(begin).size) || begin < m_large_begin || !m_context.reader.reads_parts()) {
+    return false;
+  }
+  std::size_t inodes = 0;
+  for (Position i = begin; i < end; ++i) {
+    inodes += i == begin || !same_inode(i, i - 1) ? 1 : 0;
+  }
+  // Within the budget of hash states, or not at all (never waits: a group waiting for the
+  // states of another could wait on its own pool).
+  std::size_t held = m_states_held.load(std::memory_order_relaxed);
+  do {
+    if (held + inodes > k_max_progressive_files) {
+      return false;
+    }
+  } while (!m_states_held.compare_exchange_weak(held, held + inodes, std::memory_order_relaxed));
+  for (Position i = begin; i < end; ++i) {
+    if (i == begin || !same_inode(i, i - 1)) {
+      m_states[i - m_large_begin] = std::make_unique<StreamingHash>();
+    }
+  }
+  enter_round(begin, end, 0, next_round_bytes(0, 0, entry(begin).size));
+  return true;
+}
+
+void Pipeline::enter_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes) {
+  const GroupId id = m_groups.acquire();
+  GroupState& group = m_groups[id];
+  group.begin = begin;
+  group.end = end;
+  group.kind = StageKind::full;
+  group.round_offset = offset;
+  group.round_bytes = bytes;
+  queue_reads(id);
+}
+
+void Pipeline::next_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes) {
+  const std::uint64_t size = entry(begin).size;
+  const bool any_complete = std::any_of(m_status.begin() + begin, m_status.begin() + end,
+                                        [](std::uint8_t status) { return status == k_status_complete; });
+  if (any_complete) {
+    // A file the cache knows whole: the others are read to the end, then compared with it.
+    std::span<const FileIndex> members(m_member.data() + begin, end - begin);
+    if (holds_duplicates(members, m_context.files, m_context.config.hard_links)) {
+      enter_round(begin, end, offset, size - offset);
+    } else {
+      for (Position i = begin; i < end; ++i) {
+        drop_state(i);
+      }
+    }
+    return;
+  }
+  for (Position first = begin; first < end;) {
+    Position last = first + 1;
+    while (last < end && m_digest[last] == m_digest[first]) {
+      ++last;
+    }
+    std::span<const FileIndex> members(m_member.data() + first, last - first);
+    if (holds_duplicates(members, m_context.files, m_context.config.hard_links)) {
+      enter_round(first, last, offset, next_round_bytes(bytes, offset, size));
+    } else {
+      for (Position i = first; i < last; ++i) {
+        if (i == first || !same_inode(i, i - 1)) {
+          m_tally[kind_index(StageKind::full)].bytes_skipped.fetch_add(size - offset, std::memory_order_relaxed);
+        }
+        drop_state(i);  // no copy left: its read ends here, short of the file's end
+      }
+    }
+    first = last;
+  }
+}
+
+void Pipeline::drop_state(Position at) {
+  if (at >= m_large_begin && m_states[at - m_large_begin]) {
+    m_states[at - m_large_begin].reset();
+    m_states_held.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+ReadRange Pipeline::range_of(Position at, StageKind kind) {
+  const std::uint64_t size = entry(at).size;
+  if (kind == StageKind::full && state_of(at) != nullptr) {
+    const GroupState& group = m_groups[parked_group(at)];
+    return ReadRange{.offset = group.round_offset, .bytes = group.round_bytes, .piece = true};
+  }
+  return ReadRange{.offset = stage_offset(kind, size), .bytes = bytes_for_stage(kind, size), .piece = false};
 }
 
 void Pipeline::pass_on(Position begin, Position end, StageKind done, Digest digest) {
@@ -235,7 +415,11 @@ void Pipeline::pass_on(Position begin, Position end, StageKind done, Digest dige
   }
   if (whole) {
     std::lock_guard lock(m_result_mutex);
-    m_out.add_group(members, digest);
+    if (m_context.sink != nullptr) {
+      m_context.sink->add(m_context.files, members, digest);  // final: written now, not kept
+    } else {
+      m_out.add_group(members, digest);
+    }
     return;
   }
   enter(begin, end, static_cast<StageKind>(kind_index(done) + 1));
@@ -246,7 +430,7 @@ void Pipeline::finish_read(Position at, Result<Digest> result) {
   if (result.ok()) {
     m_digest[at] = *result;
   } else {
-    m_failed[at] = 1;
+    m_status[at] = k_status_failed;
     m_context.log.file_error(result.error());
     std::lock_guard lock(m_result_mutex);
     m_errors.push_back(std::move(result).error());
@@ -349,7 +533,16 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position
   // ahead nor ordered on the disk, and its bytes are not counted as read.
   std::size_t known = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
+    const ReadRange range = range_of(batch[i], kind);
+    if (range.offset > 0 && range.piece) {
+      batch[i - known] = batch[i];  // a later round: the cache was asked at the first
+      continue;
+    }
     if (std::optional<Digest> digest = m_context.reader.known(kind, files, m_member[batch[i]])) {
+      if (range.piece) {
+        m_status[batch[i]] = k_status_complete;  // the whole content's digest, at the first round
+        drop_state(batch[i]);
+      }
       finish_read(batch[i], *digest);
       ++known;
     } else {
@@ -378,31 +571,37 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position
         batch.size(),
         [&](std::size_t k) {
           const FileIndex f = m_member[batch[k]];
-          const std::uint64_t size = files[f].size;
-          return ReadHint{files.path(f), stage_offset(kind, size),
-                          std::min(bytes_for_stage(kind, size), k_read_ahead_bytes)};
+          const ReadRange range = range_of(batch[k], kind);
+          return ReadHint{files.path(f), range.offset, std::min(range.bytes, k_read_ahead_bytes)};
         },
         depth, k_read_ahead_bytes, m_context.descriptors);
   }
   raise_to(tally.last_read_ns, now_ns());
   lower_to(tally.first_read_ns, now_ns());
   std::uint64_t bytes = 0;
+  std::uint64_t pieces = 0;
   std::size_t done = 0;
   for (; done < batch.size() && !cancel.cancelled(); ++done) {
     const Position at = batch[done];
     const FileIndex f = m_member[at];
     const int opened = ahead ? ahead->take(done) : -1;
-    Result<Digest> result = m_context.reader.read(kind, files, f, worker, opened, cancel, m_context.descriptors);
+    const ReadRange range = range_of(at, kind);
+    Result<Digest> result = range.piece
+                                ? m_context.reader.read_part(files, f, *state_of(at), range.offset, range.bytes, worker,
+                                                             opened, cancel, m_context.descriptors)
+                                : m_context.reader.read(kind, files, f, worker, opened, cancel, m_context.descriptors);
     if (cancel.cancelled()) {
       break;  // a read cut short is not a result; its group never completes
     }
     if (result.ok()) {
-      bytes += bytes_for_stage(kind, files[f].size);
+      bytes += range.bytes;
+      pieces += range.piece ? 1 : 0;
     }
     finish_read(at, std::move(result));
   }
   raise_to(tally.last_read_ns, now_ns());
   tally.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
+  tally.pieces.fetch_add(pieces, std::memory_order_relaxed);
   m_bytes_read.fetch_add(bytes, std::memory_order_relaxed);
   m_context.progress.add(known + done, bytes);
   counters.files.fetch_add(known + done, std::memory_order_relaxed);
@@ -453,7 +652,9 @@ PipelineResult Pipeline::run(std::span<const std::uint32_t> starts) {
                                    .groups_out = tally.groups_out.load(),
                                    .bytes_read = tally.bytes_read.load(),
                                    .elapsed_ns = last > first ? static_cast<std::uint64_t>(last - first) : 0,
-                                   .pool_threads = {}};
+                                   .pool_threads = {},
+                                   .pieces = tally.pieces.load(),
+                                   .bytes_skipped = tally.bytes_skipped.load()};
     for (std::size_t p = 0; p < pools; ++p) {
       result.stages[k].pool_threads.push_back(m_queues[p]->decided[k] ? m_queues[p]->limit[k] : 0);
     }
@@ -471,7 +672,7 @@ PipelineResult Pipeline::run(std::span<const std::uint32_t> starts) {
 }  // namespace
 
 PipelineResult hash_candidates(Candidates input, const PipelineContext& context) {
-  Pipeline pipeline(std::move(input.files), context);
+  Pipeline pipeline(std::move(input.files), input.starts, context);
   return pipeline.run(input.starts);
 }
 

@@ -26,6 +26,10 @@ struct GroupState {
   Position end = 0;
   StageKind kind = StageKind::prefix;
   std::atomic<std::uint32_t> pending{0};
+  // A round of a progressive full read (progressive.hpp) reads `round_bytes` at `round_offset`
+  // of each file; round_bytes 0: not progressive (each file read whole in one piece).
+  std::uint64_t round_offset = 0;
+  std::uint64_t round_bytes = 0;
 };
 
 using GroupId = std::uint32_t;
@@ -139,6 +143,8 @@ struct StageTally {
   std::atomic<std::uint64_t> files_out{0};
   std::atomic<std::uint64_t> groups_out{0};
   std::atomic<std::uint64_t> bytes_read{0};
+  std::atomic<std::uint64_t> pieces{0};         // progressive pieces read (full)
+  std::atomic<std::uint64_t> bytes_skipped{0};  // not read: the group split before the end (full)
   std::atomic<std::int64_t> first_read_ns{INT64_MAX};
   std::atomic<std::int64_t> last_read_ns{0};
 };

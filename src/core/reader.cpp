@@ -1,5 +1,7 @@
 #include <spindle/reader.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -49,6 +51,46 @@ Result<Digest> SystemReader::read(StageKind kind, const FileTable& files, FileIn
     if (std::optional<FileError> changed = file->check_unchanged()) {
       return std::move(*changed);
     }
+  }
+  return digest;
+}
+
+Result<Digest> FileReader::read_part(const FileTable& files, FileIndex f, StreamingHash& /*hash*/,
+                                     std::uint64_t /*offset*/, std::uint64_t /*length*/, Worker& /*worker*/, int opened,
+                                     const CancelToken& /*cancel*/, FdBudget* descriptors) {
+  // Never called (reads_parts() is false); fail the file rather than the run if it were.
+  if (opened >= 0) {
+    ::close(opened);
+    if (descriptors != nullptr) {
+      descriptors->release();
+    }
+  }
+  return FileError{files.path(f), 0, "internal", "this reader cannot read files in pieces"};
+}
+
+Result<Digest> SystemReader::read_part(const FileTable& files, FileIndex f, StreamingHash& hash, std::uint64_t offset,
+                                       std::uint64_t length, Worker& worker, int opened, const CancelToken& cancel,
+                                       FdBudget* descriptors) {
+  const FileEntry& entry = files[f];
+  const std::string path = files.path(f);
+  const FileIdentity identity{entry.device(), entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns};
+  // Every piece opens the file again: the open checks it is still the walked file, so a change
+  // between rounds is caught as surely as one during a round.
+  Result<InputFile> file = opened >= 0 ? InputFile::adopt(opened, path.c_str(), identity, descriptors, &cancel)
+                                       : InputFile::open(path.c_str(), identity, descriptors, &cancel);
+  if (!file.ok()) {
+    return std::move(file).error();
+  }
+  const bool last = offset + length == entry.size;
+  Result<Digest> digest = file->hash_into(hash, offset, length, last, worker.buffer(k_full_read_bytes));
+  if (!digest.ok()) {
+    return digest;
+  }
+  if (m_observer != nullptr) {
+    m_observer->after_read(StageKind::full, f);
+  }
+  if (std::optional<FileError> changed = file->check_unchanged()) {
+    return std::move(*changed);
   }
   return digest;
 }

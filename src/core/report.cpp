@@ -145,6 +145,8 @@ std::unique_ptr<Reporter> make_reporter(ReportFormat format, ReportOptions optio
       return std::make_unique<CsvReporter>(options);
     case ReportFormat::json:
       return std::make_unique<JsonReporter>();
+    case ReportFormat::jsonl:
+      return std::make_unique<JsonlReporter>(options);
   }
   throw std::logic_error("make_reporter: unknown ReportFormat");
 }

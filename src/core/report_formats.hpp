@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -88,6 +89,24 @@ class FdupesReporter final : public Reporter {
 class CsvReporter final : public Reporter {
  public:
   explicit CsvReporter(ReportOptions options) : m_options(options) {}
+  void write(const GroupResult& result, std::ostream& out) override;
+
+ private:
+  ReportOptions m_options;
+};
+
+// One group as the JSON report writes it: {"size":N,"hash":"<hex>","files":[{...}...]}, files in
+// the order given.
+void append_json_group(std::string& out, const FileTable& files, std::uint64_t size, const Digest& hash,
+                       std::span<const FileIndex> members);
+
+// The members of the JSON report's "stats" object (no braces), "errors_list" included.
+void append_json_stats(std::string& out, const GroupResult& result);
+
+// One group per line (append_json_group), then, with options.stats_line, {"stats":{...}}.
+class JsonlReporter final : public Reporter {
+ public:
+  explicit JsonlReporter(ReportOptions options) : m_options(options) {}
   void write(const GroupResult& result, std::ostream& out) override;
 
  private:

@@ -61,6 +61,14 @@ void append_file(std::string& out, const FileTable& files, FileIndex index) {
   out += '}';
 }
 
+// What only some passes count: a full stage's progressive pieces, a paranoid compare's groups.
+void append_stage_extras(std::string& out, const StageReport& stage) {
+  if (stage.pieces != 0 || stage.bytes_skipped != 0) {
+    append_uint_member(out, "pieces", stage.pieces);
+    append_uint_member(out, "bytes_skipped", stage.bytes_skipped);
+  }
+}
+
 void append_stats(std::string& out, const RunStats& stats) {
   append_uint_member(out, "files_scanned", stats.files_scanned);
   append_uint_member(out, "bytes_scanned", stats.bytes_scanned);
@@ -87,6 +95,7 @@ void append_stats(std::string& out, const RunStats& stats) {
     append_uint_member(out, "files_out", stage.files_out);
     append_uint_member(out, "groups_out", stage.groups_out);
     append_uint_member(out, "bytes_read", stage.bytes_read);
+    append_stage_extras(out, stage);
     append_ms_member(out, "elapsed_ms", stage.elapsed_ns);
     // Per pool, in the order of "pools": the team size this stage ran with (0: idle).
     out += ",\"pool_threads\":[";
@@ -195,25 +204,45 @@ void JsonReporter::write(const GroupResult& result, std::ostream& out) {
   text += ']';
   append_dir_groups(text, result);
   text += ",\"stats\":{";
-  append_stats(text, result.stats);
+  append_json_stats(text, result);
+  text += "}}\n";
+  chunks.finish();
+}
+
+void append_json_stats(std::string& out, const GroupResult& result) {
+  append_stats(out, result.stats);
   // Inside "stats" so the top level stays {"groups","stats"}; one entry per unreadable file.
-  text += ",\"errors_list\":[";
+  out += ",\"errors_list\":[";
   for (std::size_t e = 0; e < result.errors.size(); ++e) {
     const FileError& error = result.errors[e];
-    text += e == 0 ? "{" : ",{";
-    append_key(text, "path");
-    append_string(text, error.path);
-    text += ',';
-    append_key(text, "op");
-    append_string(text, error.op);
-    text += ',';
-    append_key(text, "reason");
-    append_string(text, reason_without_op(error));
-    text += '}';
-    chunks.maybe_flush();
+    out += e == 0 ? "{" : ",{";
+    append_key(out, "path");
+    append_string(out, error.path);
+    out += ',';
+    append_key(out, "op");
+    append_string(out, error.op);
+    out += ',';
+    append_key(out, "reason");
+    append_string(out, reason_without_op(error));
+    out += '}';
   }
-  text += "]}}\n";
-  chunks.finish();
+  out += ']';
+}
+
+void append_json_group(std::string& out, const FileTable& files, std::uint64_t size, const Digest& hash,
+                       std::span<const FileIndex> members) {
+  out += '{';
+  append_uint_member(out, "size", size);
+  append_key(out, "hash");
+  append_string(out, to_hex(hash));
+  out += ",\"files\":[";
+  for (std::size_t f = 0; f < members.size(); ++f) {
+    if (f != 0) {
+      out += ',';
+    }
+    append_file(out, files, members[f]);
+  }
+  out += "]}";
 }
 
 }  // namespace spindle

@@ -272,9 +272,96 @@ class JsonReader {
     }
   }
 
+ public:
+  // --format jsonl: one group object per line, and perhaps a {"stats":...} line (skipped).
+  ParsedReport read_lines() {
+    ParsedReport report;
+    bool stats_seen = false;
+    for (;;) {
+      skip_space();
+      if (m_at == m_text.size()) {
+        return report;
+      }
+      if (peek() != '{') {
+        fail("a jsonl line must be a group object");
+      }
+      if (stats_seen) {
+        fail("a line after the stats line (it comes last)");
+      }
+      if (is_stats_line()) {
+        read_stats_line(report);
+        stats_seen = true;
+      } else {
+        read_group(report);
+      }
+      while (m_at < m_text.size() && (m_text[m_at] == ' ' || m_text[m_at] == '\t' || m_text[m_at] == '\r')) {
+        ++m_at;
+      }
+      if (m_at < m_text.size() && m_text[m_at] != '\n') {
+        fail("unexpected text after a group (jsonl has one group per line)");
+      }
+    }
+  }
+
+  // Does the object that starts here have a member "groups" (a JSON report, not a jsonl line)?
+  // Reads it to the end, so the reader is used for nothing else afterwards.
+  bool first_object_has_groups() {
+    bool has = false;
+    skip_space();
+    expect('{', "a report starts with '{'");
+    read_members([&](const std::string& key) {
+      has = has || key == "groups";
+      skip_value(1);
+    });
+    return has;
+  }
+
+ private:
+  // A jsonl stats line: {"stats": ...} and nothing else.
+  bool is_stats_line() const {
+    std::size_t at = m_at + 1;
+    while (at < m_text.size() && (m_text[at] == ' ' || m_text[at] == '\t')) {
+      ++at;
+    }
+    return m_text.substr(at, 7) == "\"stats\"";
+  }
+
+  // {"stats":{"groups":N,...}}: N must be the number of groups before it, so a report cut
+  // short (or a JSON document that lost its "groups") is not taken for a complete one.
+  void read_stats_line(const ParsedReport& report) {
+    const std::size_t line = m_line;
+    std::optional<std::uint64_t> groups;
+    expect('{', "a stats line must be an object");
+    read_members([&](const std::string& key) {
+      if (key != "stats") {
+        skip_value(2);
+        return;
+      }
+      expect('{', "\"stats\" must be an object");
+      read_members([&](const std::string& member) {
+        if (member == "groups") {
+          groups = read_integer<std::uint64_t>("\"groups\"");
+        } else {
+          skip_value(3);
+        }
+      });
+    });
+    if (!groups) {
+      fail_at(line, "a stats line without \"groups\" (a JSON report needs \"groups\" at its top)");
+    }
+    if (*groups != report.groups.size()) {
+      fail_at(line, "the stats line counts " + std::to_string(*groups) + " groups but " +
+                        std::to_string(report.groups.size()) + " precede it (a report cut short?)");
+    }
+  }
+
   void read_groups(ParsedReport& report) {
     expect('[', "\"groups\" must be an array");
-    read_elements([&] {
+    read_elements([&] { read_group(report); });
+  }
+
+  void read_group(ParsedReport& report) {
+    {
       ReportGroup group;
       group.line = m_line;
       expect('{', "a group must be an object");
@@ -312,7 +399,7 @@ class JsonReader {
         fail_at(group.line, "a group of fewer than two files");
       }
       report.groups.push_back(std::move(group));
-    });
+    }
   }
 
   void check_path(const std::string& path) const {
@@ -409,10 +496,21 @@ ParsedReport parse_json_report(std::string_view text, const std::string& name) {
   return JsonReader(text, name).read();
 }
 
+ParsedReport parse_jsonl_report(std::string_view text, const std::string& name) {
+  return JsonReader(text, name).read_lines();
+}
+
 ParsedReport parse_report(std::string_view text, const std::string& name) {
   for (char c : text) {
     if (c == '{') {
-      return parse_json_report(text, name);
+      // A JSON report is one object with "groups"; a jsonl report, an object per line without.
+      bool json = false;
+      try {
+        json = JsonReader(text, name).first_object_has_groups();
+      } catch (const ReportError&) {
+        json = true;  // malformed: the JSON reader says where
+      }
+      return json ? parse_json_report(text, name) : parse_jsonl_report(text, name);
     }
     if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
       break;

@@ -34,18 +34,18 @@ CASES = [
     (["group", "--foo", "--bar"], "spindle: unknown options '--foo', '--bar'", GROUP_HINT),
     (["devices", "--min-size", "1"], "spindle: unknown option '--min-size'", DEVICES_HINT),
     # Enum values: only the names, listed; no numeric alias of the enumerator.
-    (["group", "-f", "xml"], "spindle: --format: 'xml' is not one of text, fdupes, csv, json", GROUP_HINT),
-    (["group", "--format=xml"], "spindle: --format: 'xml' is not one of text, fdupes, csv, json", GROUP_HINT),
-    (["group", "-f", "2"], "spindle: --format: '2' is not one of text, fdupes, csv, json", GROUP_HINT),
-    (["group", "-f", "0"], "spindle: --format: '0' is not one of text, fdupes, csv, json", GROUP_HINT),
+    (["group", "-f", "xml"], "spindle: --format: 'xml' is not one of text, fdupes, csv, json, jsonl", GROUP_HINT),
+    (["group", "--format=xml"], "spindle: --format: 'xml' is not one of text, fdupes, csv, json, jsonl", GROUP_HINT),
+    (["group", "-f", "2"], "spindle: --format: '2' is not one of text, fdupes, csv, json, jsonl", GROUP_HINT),
+    (["group", "-f", "0"], "spindle: --format: '0' is not one of text, fdupes, csv, json, jsonl", GROUP_HINT),
     (["devices", "-f", "csv"], "spindle: --format: 'csv' is not one of text, json", DEVICES_HINT),
     (["devices", "-f", "3"], "spindle: --format: '3' is not one of text, json", DEVICES_HINT),
     (["group", "--progress", "sometimes"], "spindle: --progress: 'sometimes' is not one of never, auto, always",
      GROUP_HINT),
     (["group", "--progress", "1"], "spindle: --progress: '1' is not one of never, auto, always", GROUP_HINT),
     # A missing option argument says what the value looks like.
-    (["group", "--format"], "spindle: --format: missing value (one of text, fdupes, csv, json)", GROUP_HINT),
-    (["group", "--format="], "spindle: --format: missing value (one of text, fdupes, csv, json)", GROUP_HINT),
+    (["group", "--format"], "spindle: --format: missing value (one of text, fdupes, csv, json, jsonl)", GROUP_HINT),
+    (["group", "--format="], "spindle: --format: missing value (one of text, fdupes, csv, json, jsonl)", GROUP_HINT),
     (["devices", "-f"], "spindle: --format: missing value (one of text, json)", DEVICES_HINT),
     (["group", "--progress"], "spindle: --progress: missing value (one of never, auto, always)", GROUP_HINT),
     (["group", "--min-size"], "spindle: --min-size: missing value (a size such as 100, 4K, 1.5M or 2G)",
@@ -102,7 +102,7 @@ CASES = [
     (["group", "--files-from", "list", "a"],
      "spindle: PATH arguments cannot be used with --files-from: give one or the other", GROUP_HINT),
     # User text is escaped: a value cannot drive the terminal through the message.
-    (["group", "-f", "\x1b[31m"], "spindle: --format: '\\x1b[31m' is not one of text, fdupes, csv, json",
+    (["group", "-f", "\x1b[31m"], "spindle: --format: '\\x1b[31m' is not one of text, fdupes, csv, json, jsonl",
      GROUP_HINT),
     (["bogus\x1b]0;t\x07"], "spindle: unknown command 'bogus\\x1b]0;t\\x07'", ROOT_HINT),
 ]

@@ -846,5 +846,164 @@ TEST(PipelineJoin, WholeFileReadsUseTheLargeThreadCount) {
   EXPECT_EQ(result.groups.groups(), 1u);
 }
 
+// ---- progressive full reads ---------------------------------------------------------------
+
+// The system reader, reading huge files in pieces, with the pieces each file was read in; a
+// file named in `known` has its full hash answered without reading (as a cache hit would).
+class PiecesReader : public FileReader {
+ public:
+  using Piece = std::pair<std::uint64_t, std::uint64_t>;  // offset, length
+
+  Result<Digest> read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
+                      const CancelToken& cancel, FdBudget* descriptors) override {
+    if (kind == StageKind::full) {
+      std::lock_guard lock(m_mutex);
+      m_whole.insert(f);
+    }
+    return m_system.read(kind, files, f, worker, opened, cancel, descriptors);
+  }
+  std::optional<Digest> known(StageKind kind, const FileTable& /*files*/, FileIndex f) override {
+    auto it = m_known.find(f);
+    if (kind != StageKind::full || it == m_known.end()) {
+      return std::nullopt;
+    }
+    return it->second;
+  }
+  bool reads_parts() const override { return m_parts; }
+  Result<Digest> read_part(const FileTable& files, FileIndex f, StreamingHash& hash, std::uint64_t offset,
+                           std::uint64_t length, Worker& worker, int opened, const CancelToken& cancel,
+                           FdBudget* descriptors) override {
+    {
+      std::lock_guard lock(m_mutex);
+      m_pieces[f].emplace_back(offset, length);
+    }
+    Result<Digest> digest = m_system.read_part(files, f, hash, offset, length, worker, opened, cancel, descriptors);
+    if (m_after_piece) {
+      m_after_piece(f, offset);
+    }
+    return digest;
+  }
+
+  void set_parts(bool parts) { m_parts = parts; }
+  void set_after_piece(std::function<void(FileIndex, std::uint64_t)> hook) { m_after_piece = std::move(hook); }
+  void set_known(FileIndex f, Digest digest) { m_known[f] = digest; }
+  std::vector<Piece> pieces(FileIndex f) const {
+    std::lock_guard lock(m_mutex);
+    auto it = m_pieces.find(f);
+    return it == m_pieces.end() ? std::vector<Piece>{} : it->second;
+  }
+  bool read_whole(FileIndex f) const {
+    std::lock_guard lock(m_mutex);
+    return m_whole.count(f) != 0;
+  }
+
+ private:
+  SystemReader m_system;
+  bool m_parts = true;
+  std::function<void(FileIndex, std::uint64_t)> m_after_piece;
+  std::map<FileIndex, Digest> m_known;
+  mutable std::mutex m_mutex;
+  std::map<FileIndex, std::vector<Piece>> m_pieces;
+  std::set<FileIndex> m_whole;
+};
+
+constexpr std::uint64_t k_mib = std::uint64_t{1} << 20;
+
+// Two copies of an 8 MiB file and a third that differs from them at 2 MiB, each on its own pool
+// (the first a one-thread pool, in physical order with read-ahead).
+class ProgressiveReads : public ::testing::Test {
+ protected:
+  ProgressiveReads() {
+    for (const char* name : {"a1", "a2", "b"}) {
+      const std::vector<std::byte>& bytes = name[0] == 'b' ? m_other : m_content;
+      const std::string path = m_tree.write_bytes(name, bytes);
+      m_files.add(entry_of(path), path);
+    }
+  }
+  PipelineResult run() {
+    return m_rig.run(m_files,
+                     {PoolSizing{.small = 1, .large = 1, .cache_adaptive = false},
+                      PoolSizing{.small = 2, .large = 2, .cache_adaptive = false}},
+                     {0, 1, 0}, m_reader);
+  }
+  const StageReport& full(const PipelineResult& result) const {
+    return result.stages[static_cast<std::size_t>(StageKind::full)];
+  }
+  std::vector<FileIndex> only_group(const PipelineResult& result) const {
+    EXPECT_EQ(result.groups.groups(), 1u);
+    if (result.groups.groups() != 1) {
+      return {};
+    }
+    std::span<const FileIndex> group = result.groups.group(0);
+    std::vector<FileIndex> members(group.begin(), group.end());
+    std::sort(members.begin(), members.end());
+    return members;
+  }
+
+  std::vector<std::byte> m_content = pattern(8 * k_mib, 60);
+  std::vector<std::byte> m_other = with_byte_changed(m_content, 2 * k_mib + 5);
+  TempTree m_tree;
+  PipelineRig m_rig;
+  FileTable m_files;
+  PiecesReader m_reader;
+};
+
+TEST_F(ProgressiveReads, AFileThatDiffersEarlyLeavesItsGroupBeforeItsEnd) {
+  PipelineResult result = run();
+  EXPECT_EQ(only_group(result), (std::vector<FileIndex>{0, 1}));
+  EXPECT_EQ(result.groups.hashes[0], hash_bytes(m_content)) << "the rounds' digest is the whole content's";
+  using Pieces = std::vector<PiecesReader::Piece>;
+  // 1 MiB, then 4: the digests differ after 5 MiB and b is read no further.
+  EXPECT_EQ(m_reader.pieces(2), (Pieces{{0, k_mib}, {k_mib, 4 * k_mib}}));
+  // The copies go on to their end: 16 MiB would pass it, so the last round is the 3 MiB left.
+  EXPECT_EQ(m_reader.pieces(0), (Pieces{{0, k_mib}, {k_mib, 4 * k_mib}, {5 * k_mib, 3 * k_mib}}));
+  EXPECT_EQ(m_reader.pieces(1), m_reader.pieces(0));
+  EXPECT_EQ(full(result).bytes_read, (8 + 8 + 5) * k_mib);
+  EXPECT_EQ(full(result).files_in, 3u);
+  EXPECT_EQ(full(result).files_out, 2u);
+  EXPECT_FALSE(m_reader.read_whole(0) || m_reader.read_whole(1) || m_reader.read_whole(2));
+  EXPECT_TRUE(result.errors.empty());
+}
+
+TEST_F(ProgressiveReads, AReaderWithoutPiecesReadsEachFileWhole) {
+  m_reader.set_parts(false);
+  PipelineResult result = run();
+  EXPECT_EQ(only_group(result), (std::vector<FileIndex>{0, 1}));
+  EXPECT_EQ(result.groups.hashes[0], hash_bytes(m_content));
+  EXPECT_EQ(full(result).bytes_read, 3 * 8 * k_mib);
+  EXPECT_TRUE(m_reader.pieces(2).empty());
+  EXPECT_TRUE(m_reader.read_whole(2));
+}
+
+// A file whose full hash is known (a cache hit) is not read, and the others are compared with it
+// whole: the first round's partial digests cannot be, so they are read to the end at once.
+TEST_F(ProgressiveReads, AKnownFullHashIsNotReadAndTheOthersAreReadToTheEnd) {
+  m_reader.set_known(0, hash_bytes(m_content));
+  PipelineResult result = run();
+  EXPECT_EQ(only_group(result), (std::vector<FileIndex>{0, 1}));
+  EXPECT_EQ(result.groups.hashes[0], hash_bytes(m_content));
+  using Pieces = std::vector<PiecesReader::Piece>;
+  EXPECT_TRUE(m_reader.pieces(0).empty());
+  EXPECT_EQ(m_reader.pieces(1), (Pieces{{0, k_mib}, {k_mib, 7 * k_mib}}));
+  EXPECT_EQ(m_reader.pieces(2), (Pieces{{0, k_mib}, {k_mib, 7 * k_mib}}));
+  EXPECT_EQ(full(result).bytes_read, 2 * 8 * k_mib);
+}
+
+// A file changed between two rounds is an error, not a copy: every piece checks the file.
+TEST_F(ProgressiveReads, AFileChangedBetweenRoundsIsChanged) {
+  m_reader.set_after_piece([&](FileIndex f, std::uint64_t offset) {
+    if (f == 0 && offset == 0) {
+      // Same size and content, new mtime and ctime: what a rewrite in place leaves.
+      const struct timespec later[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
+      ASSERT_EQ(::utimensat(AT_FDCWD, m_tree.path("a2").c_str(), later, 0), 0);
+    }
+  });
+  PipelineResult result = run();
+  EXPECT_EQ(result.groups.groups(), 0u);
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].path, m_tree.path("a2"));
+  EXPECT_EQ(result.errors[0].op, "changed");
+}
+
 }  // namespace
 }  // namespace spindle

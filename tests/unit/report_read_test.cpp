@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -144,6 +146,83 @@ TEST(ReportRead, DigestFromHex) {
   EXPECT_EQ(to_hex(*digest_from_hex("0123456789ABCDEFFEDCBA9876543210")), "0123456789abcdeffedcba9876543210");
   EXPECT_FALSE(digest_from_hex("0123").has_value());
   EXPECT_FALSE(digest_from_hex("g123456789abcdeffedcba9876543210").has_value());
+}
+
+// --format jsonl: one line per group, the JSON report's group objects; read back the same, the
+// stats line skipped; a JSON report is still told apart from it.
+TEST(ReportRead, JsonlRoundTripsEveryFieldAndSkipsTheStatsLine) {
+  GroupResult result = two_groups();
+  result.stats.groups = 2;
+  std::ostringstream out;
+  make_reporter(ReportFormat::jsonl, ReportOptions{.stats_line = true})->write(result, out);
+  const std::string text = out.str();
+  ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << text;
+  EXPECT_TRUE(text.starts_with("{\"size\":1536,")) << text;
+  EXPECT_NE(text.find("\n{\"stats\":{"), std::string::npos) << text;
+  const ParsedReport lines = parse_report(text, "r.jsonl");
+  const ParsedReport json = parse_report(render(ReportFormat::json, result), "r.json");
+  ASSERT_EQ(lines.groups.size(), 2u);
+  ASSERT_EQ(json.groups.size(), 2u);
+  for (std::size_t g = 0; g < 2; ++g) {
+    EXPECT_EQ(lines.groups[g].size, json.groups[g].size);
+    EXPECT_EQ(lines.groups[g].hash, json.groups[g].hash);
+    ASSERT_EQ(lines.groups[g].files.size(), json.groups[g].files.size());
+    for (std::size_t f = 0; f < lines.groups[g].files.size(); ++f) {
+      EXPECT_EQ(lines.groups[g].files[f].path, json.groups[g].files[f].path);
+      EXPECT_EQ(lines.groups[g].files[f].root, json.groups[g].files[f].root);
+      ASSERT_TRUE(lines.groups[g].files[f].state.has_value());
+      EXPECT_EQ(lines.groups[g].files[f].state->inode, json.groups[g].files[f].state->inode);
+      EXPECT_EQ(lines.groups[g].files[f].state->mtime_ns, json.groups[g].files[f].state->mtime_ns);
+    }
+  }
+  EXPECT_EQ(lines.groups[1].line, 2u);
+}
+
+// The stats line counts the groups: a report that lost lines is rejected, not acted on in part.
+TEST(ReportRead, JsonlCutShortIsRejectedByItsStatsLine) {
+  GroupResult result = two_groups();
+  result.stats.groups = 2;
+  std::ostringstream out;
+  make_reporter(ReportFormat::jsonl, ReportOptions{.stats_line = true})->write(result, out);
+  std::string text = out.str();
+  EXPECT_EQ(parse_report(text, "r.jsonl").groups.size(), 2u);
+  text.erase(0, text.find('\n') + 1);  // the first group's line lost
+  try {
+    parse_report(text, "r.jsonl");
+    ADD_FAILURE() << "accepted a report cut short";
+  } catch (const ReportError& e) {
+    EXPECT_EQ(e.line, 2u) << e.what();
+  }
+  EXPECT_THROW(parse_report(text + text.substr(0, text.find('\n') + 1), "r.jsonl"), ReportError)
+      << "a group after the stats line";
+}
+
+TEST(ReportRead, JsonlWithTwoGroupsOnALineIsRejected) {
+  GroupResult result = two_groups();
+  std::ostringstream out;
+  make_reporter(ReportFormat::jsonl)->write(result, out);
+  std::string text = out.str();
+  text[text.find('\n')] = ' ';
+  EXPECT_THROW(parse_report(text, "r.jsonl"), ReportError);
+}
+
+// The sink writes a group the moment it is given one, its files sorted by path.
+TEST(ReportRead, JsonlSinkWritesEachGroupAtOnce) {
+  GroupResult result = two_groups();
+  std::ostringstream out;
+  std::unique_ptr<GroupSink> sink = make_jsonl_sink(out);
+  const DuplicateGroup& small = result.groups[1];
+  std::vector<FileIndex> reversed(small.files.rbegin(), small.files.rend());
+  sink->add(result.files, reversed, small.hash);
+  const ParsedReport first = parse_report(out.str(), "r.jsonl");
+  ASSERT_EQ(first.groups.size(), 1u);
+  EXPECT_EQ(first.groups[0].hash, small.hash);
+  const FileIndex least = *std::min_element(small.files.begin(), small.files.end(), [&](FileIndex a, FileIndex b) {
+    return result.files.compare_paths(a, b) < 0;
+  });
+  EXPECT_EQ(first.groups[0].files[0].path, result.files.path(least));
+  sink->add(result.files, result.groups[0].files, result.groups[0].hash);
+  EXPECT_EQ(parse_report(out.str(), "r.jsonl").groups.size(), 2u);
 }
 
 }  // namespace
