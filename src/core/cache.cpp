@@ -170,11 +170,10 @@ Opened open_database(const std::filesystem::path& path) {
   // A page cache that holds the B-tree of a few hundred thousand entries: inserts in inode order
   // then touch pages already in memory instead of re-reading them from the WAL.
   exec(result.db, "PRAGMA cache_size=-32768");
-  // No checkpoint when the last connection closes: it copied the run's WAL into the database and
-  // waited for two fdatasyncs (60 ms at the end of every run here). The WAL is checkpointed when
-  // it reaches wal_autocheckpoint instead, and truncated back to journal_size_limit then.
-  sqlite3_db_config(result.db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  exec(result.db, "PRAGMA journal_size_limit=67108864");
+  // The last connection to close checkpoints the WAL into the database (with two fdatasyncs,
+  // ~60 ms here): kept, so that the database file alone holds the cache after a run (one can copy
+  // or back it up) and a damaged database file is noticed. SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE
+  // would save that time but leaves the entries in the WAL.
   if (*tables == 0 || *version < k_schema_version) {
     // A new file, or an older spindle's cache: its tables are replaced (its entries cannot be
     // converted: the old layout has no directory to group them by and they are only a cache).
