@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 struct sqlite3;
@@ -49,7 +50,7 @@ struct CacheKey {
 // What `spindle cache stats` shows.
 struct CacheSummary {
   std::filesystem::path path;
-  std::uint64_t entries = 0;
+  std::uint64_t entries = 0;     // distinct (device, algorithm, inode, stage)
   std::uint64_t files = 0;       // distinct (device, inode)
   std::uint64_t disk_bytes = 0;  // the database and its WAL
   int schema_version = 0;
@@ -60,8 +61,15 @@ struct CacheSummary {
 //
 // A run loads the entries of its algorithm on its devices into memory once (load), then looks
 // them up from any thread without a lock or a query (lookup), and records new digests into a
-// buffer written one transaction per batch (record, flush). Every row carries a checksum of its
-// key and digest: a row whose checksum does not match is never used.
+// buffer written one transaction per batch (record, flush).
+//
+// On disk, a batch becomes one row per directory it touched (a "segment": the packed entries of
+// that directory's files, with one checksum over the segment and its place), not one row per
+// file: a first run over 100k small files writes a few hundred rows instead of 100k, which is
+// what makes it cost no more than a run without the cache. Segments are only ever appended (no
+// read-modify-write, so two processes writing at once cannot lose each other's entries); a newer
+// entry for the same file at the same path supersedes an older one when loaded, and prune drops
+// what is superseded or stale. A segment whose checksum does not match is never used.
 class HashCache {
  public:
   // Opens the database at `path`, creating it (0600, and its directory 0700 when spindle creates
@@ -82,11 +90,16 @@ class HashCache {
   void load(HashAlgo algo, std::span<const std::string> devices);
   // The digest recorded for `key` (loaded entries only), or nullopt. Thread-safe, lock-free.
   std::optional<Digest> lookup(const CacheKey& key, bool ignore_ctime) const;
+  // Nothing loaded (a first run): no lookup can hit.
+  bool empty() const { return m_loaded.empty(); }
   // Was `key`'s entry recorded with a different ctime (renamed or re-linked: an ignore-ctime hit)?
   bool ctime_differs(const CacheKey& key) const;
-  // Records the digest for `key` (replacing the entry of that device, inode, algorithm and
-  // stage); `path` is stored for prune. Buffered: a full batch is written by a writer thread,
-  // the rest by flush(). Thread-safe; never waits for the database.
+  // Records the digest for `key` of the file `name` in the directory `dir` (absolute, as a
+  // FileTable prefix: ending in '/'), superseding the entry recorded for the same inode, stage
+  // and path; the path is stored for prune. Buffered: a full batch is written by a writer
+  // thread, the rest by flush(). Thread-safe; never waits for the database.
+  void record(const CacheKey& key, std::string_view dir, std::string_view name, const Digest& digest);
+  // The same with the whole (absolute) path.
   void record(const CacheKey& key, std::string_view path, const Digest& digest);
   // Writes everything recorded so far (returns when it is in the database), one transaction
   // per batch. A database that is busy longer than the busy
@@ -104,8 +117,10 @@ class HashCache {
   // Write transactions so far (for tests: batching means one per k_batch records).
   std::uint64_t transactions() const { return m_transactions.load(); }
 
-  // Rows per write transaction: one fsync-free WAL commit per this many files.
-  static constexpr std::size_t k_batch = 16384;
+  // Files per write transaction: one fsync-free WAL commit (one segment per directory) per this
+  // many files. Large, so that a directory's files land in few segments; a pending entry takes
+  // ~100 bytes, so a batch holds ~6 MiB.
+  static constexpr std::size_t k_batch = 65536;
 
  private:
   struct Loaded {
@@ -116,14 +131,18 @@ class HashCache {
     std::int64_t mtime_ns;
     std::int64_t ctime_ns;
     Digest digest;
+    std::uint64_t place;   // a hash of the directory and name it was recorded under
+    std::int64_t segment;  // the segment's row id: a higher one is newer
   };
   struct Pending {
     CacheKey key;
-    std::string path;
+    std::uint32_t dir;  // index into m_dirs
+    std::string name;
     Digest digest;
   };
   HashCache(std::filesystem::path path, sqlite3* db, Logger& log) : m_path(std::move(path)), m_db(db), m_log(log) {}
-  const Loaded* find(const CacheKey& key) const;
+  // The loaded entries of key's device, inode and stage (newest first).
+  std::span<const Loaded> find(const CacheKey& key) const;
   void write(std::vector<Pending>& batch);
   void disable(std::string_view what);
   [[noreturn]] void fail(std::string_view what);  // a maintenance command cannot go on: Fatal
@@ -133,14 +152,17 @@ class HashCache {
   Logger& m_log;
   HashAlgo m_algo = HashAlgo::xxh128;
   std::vector<std::string> m_devices;
-  std::vector<Loaded> m_loaded;  // sorted by (inode, device, stage); immutable after load
+  std::vector<Loaded> m_loaded;  // sorted by (inode, device, stage, newest first); immutable after load
   void write_queued();           // the writer thread
 
   std::mutex m_pending_mutex;  // guards m_pending, m_queue, m_writing, m_stop
   std::vector<Pending> m_pending;
   std::deque<std::vector<Pending>> m_queue;  // full batches for the writer thread
-  std::condition_variable m_wake;            // a batch was queued, or stop
-  std::condition_variable m_idle;            // the writer finished a batch
+  // Every directory recorded into, once (deque: elements never move, so the views stay valid).
+  std::deque<std::string> m_dirs;
+  std::unordered_map<std::string_view, std::uint32_t> m_dir_index;
+  std::condition_variable m_wake;  // a batch was queued, or stop
+  std::condition_variable m_idle;  // the writer finished a batch
   bool m_writing = false;
   bool m_stop = false;
   std::thread m_writer;  // started with the first full batch

@@ -48,7 +48,7 @@ class CachingReader : public FileReader {
  private:
   std::optional<CacheKey> key_of(StageKind kind, const FileTable& files, FileIndex f) const;
   std::optional<Digest> hit(const CacheKey& key, const FileTable& files, FileIndex f);
-  std::string recorded_path(const FileTable& files, FileIndex f) const;
+  void record(const CacheKey& key, const FileTable& files, FileIndex f, const Digest& digest);
 
   FileReader& m_inner;
   HashCache& m_cache;

@@ -37,20 +37,24 @@ namespace {
 // covers a slow disk and a long prune, and a run that still finds it busy only loses that batch.
 constexpr int k_busy_timeout_ms = 60'000;
 
+// devices: the stable device ids (see DeviceIds) a segment's small integer stands for.
+// segments: one row per directory and write transaction; `entries` is the packed entries of
+// that directory's files (encode_segment), `checksum` covers them with the device id, algorithm
+// and directory (segment_checksum). The row id orders segments: a higher one is newer.
 const char* const k_schema = R"(
-CREATE TABLE IF NOT EXISTS entries(
-  device BLOB NOT NULL,
-  inode INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS devices(
+  id INTEGER PRIMARY KEY,
+  key BLOB NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS segments(
+  id INTEGER PRIMARY KEY,
+  device INTEGER NOT NULL,
   algo INTEGER NOT NULL,
-  stage INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  mtime_ns INTEGER NOT NULL,
-  ctime_ns INTEGER NOT NULL,
-  digest BLOB NOT NULL,
-  path BLOB NOT NULL,
-  checksum INTEGER NOT NULL,
-  PRIMARY KEY(device, algo, inode, stage)
-) WITHOUT ROWID;
+  dir BLOB NOT NULL,
+  entries BLOB NOT NULL,
+  checksum INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS segments_by_place ON segments(device, algo, dir);
 )";
 
 std::string shown(const std::filesystem::path& path) {
@@ -88,11 +92,12 @@ bool make_private_directories(const std::filesystem::path& dir, std::string& err
   return true;
 }
 
-enum class OpenStatus { ok, damaged, foreign, failed };
+enum class OpenStatus { ok, damaged, foreign, newer, failed };
 struct Opened {
   sqlite3* db = nullptr;
   OpenStatus status = OpenStatus::failed;
   std::string reason;
+  int rebuilt_from = 0;  // the older schema version replaced, if any
 };
 
 bool exec(sqlite3* db, const char* sql) {
@@ -143,7 +148,12 @@ Opened open_database(const std::filesystem::path& path) {
   if (*application != k_application_id && *tables > 0) {
     return fail(OpenStatus::foreign, "an SQLite database of another program");
   }
-  if (*tables > 0 && *version != k_schema_version) {
+  if (*tables > 0 && *version > k_schema_version) {
+    // A newer spindle's cache: left as it is for that spindle.
+    return fail(OpenStatus::newer, "made by a newer spindle (cache schema version " + std::to_string(*version) +
+                                       ", this spindle uses " + std::to_string(k_schema_version) + ")");
+  }
+  if (*tables > 0 && *version < 1) {
     return fail(OpenStatus::damaged, "cache schema version " + std::to_string(*version) + ", this spindle uses " +
                                          std::to_string(k_schema_version));
   }
@@ -160,20 +170,29 @@ Opened open_database(const std::filesystem::path& path) {
   // A page cache that holds the B-tree of a few hundred thousand entries: inserts in inode order
   // then touch pages already in memory instead of re-reading them from the WAL.
   exec(result.db, "PRAGMA cache_size=-32768");
-  if (*tables == 0) {
-    // A new file: BEGIN IMMEDIATE, so two processes creating it at once take turns.
-    const std::string create = std::string("BEGIN IMMEDIATE;") + k_schema +
-                               "PRAGMA application_id=" + std::to_string(k_application_id) +
-                               ";PRAGMA user_version=" + std::to_string(k_schema_version) + ";COMMIT;";
+  // The last connection to close checkpoints the WAL into the database (with two fdatasyncs,
+  // ~60 ms here): kept, so that the database file alone holds the cache after a run (one can copy
+  // or back it up) and a damaged database file is noticed. SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE
+  // would save that time but leaves the entries in the WAL.
+  if (*tables == 0 || *version < k_schema_version) {
+    // A new file, or an older spindle's cache: its tables are replaced (its entries cannot be
+    // converted: the old layout has no directory to group them by and they are only a cache).
+    // BEGIN IMMEDIATE, so two processes creating or upgrading it at once take turns.
+    std::string create = "BEGIN IMMEDIATE;";
+    if (*tables > 0) {
+      result.rebuilt_from = static_cast<int>(*version);
+      create += "DROP TABLE IF EXISTS entries;";  // schema version 1
+    }
+    create += std::string(k_schema) + "PRAGMA application_id=" + std::to_string(k_application_id) +
+              ";PRAGMA user_version=" + std::to_string(k_schema_version) + ";COMMIT;";
     if (!exec(result.db, create.c_str())) {
       return fail(is_damage(sqlite3_errcode(result.db)) ? OpenStatus::damaged : OpenStatus::failed,
                   last_error(result.db));
     }
   }
-  const bool layout_ok = Statement(result.db,
-                                   "SELECT device, inode, algo, stage, size, mtime_ns, ctime_ns, digest, path, "
-                                   "checksum FROM entries LIMIT 0")
-                             .ok();
+  const bool layout_ok =
+      Statement(result.db, "SELECT id, key FROM devices LIMIT 0").ok() &&
+      Statement(result.db, "SELECT id, device, algo, dir, entries, checksum FROM segments LIMIT 0").ok();
   if (!layout_ok) {
     return fail(OpenStatus::damaged, "not the layout of a spindle cache: " + last_error(result.db));
   }
@@ -281,6 +300,11 @@ std::unique_ptr<HashCache> HashCache::open(const std::filesystem::path& path, Lo
     log.warning("cache: " + shown(path) + ": " + opened.reason + without);
     return nullptr;
   }
+  if (opened.rebuilt_from != 0) {
+    log.warning("cache: " + shown(path) + ": made by an older spindle (cache schema version " +
+                std::to_string(opened.rebuilt_from) + "), rebuilt in the format of this one (version " +
+                std::to_string(k_schema_version) + "): files are read again once");
+  }
   return std::unique_ptr<HashCache>(new HashCache(path, opened.db, log));
 }
 
@@ -313,13 +337,14 @@ void HashCache::load(HashAlgo algo, std::span<const std::string> devices) {
   m_loaded.clear();
   std::lock_guard lock(m_db_mutex);
   Statement select(m_db,
-                   "SELECT inode, stage, size, mtime_ns, ctime_ns, digest, checksum FROM entries "
-                   "WHERE device = ?1 AND algo = ?2");
+                   "SELECT id, dir, entries, checksum FROM segments "
+                   "WHERE device = (SELECT id FROM devices WHERE key = ?1) AND algo = ?2");
   if (!select.ok()) {
     disable("cannot read");
     return;
   }
   const std::int64_t code = algo_code(algo);
+  const std::hash<std::string_view> hash_text;
   std::uint64_t damaged = 0;
   for (std::uint32_t d = 0; d < m_devices.size(); ++d) {
     select.reset();
@@ -327,19 +352,23 @@ void HashCache::load(HashAlgo algo, std::span<const std::string> devices) {
     select.bind(2, code);
     int status = SQLITE_ROW;
     while ((status = select.step()) == SQLITE_ROW) {
-      const auto inode = static_cast<std::uint64_t>(select.integer(0));
-      const std::int64_t stage = select.integer(1);
-      const auto size = static_cast<std::uint64_t>(select.integer(2));
-      const std::int64_t mtime = select.integer(3);
-      const std::int64_t ctime = select.integer(4);
-      std::optional<Digest> digest = digest_of_blob(select.blob(5));
-      std::optional<StageKind> kind = stage_of_code(stage);
-      if (!digest || !kind ||
-          row_checksum(m_devices[d], inode, code, stage, size, mtime, ctime, *digest) != select.integer(6)) {
+      const std::int64_t segment = select.integer(0);
+      const std::string_view dir = select.blob(1);
+      const std::string_view blob = select.blob(2);
+      std::optional<std::vector<SegmentEntry>> entries;
+      if (segment_checksum(m_devices[d], code, dir, blob) == select.integer(3)) {
+        entries = decode_segment(blob);
+      }
+      if (!entries) {
         ++damaged;
         continue;
       }
-      m_loaded.push_back({inode, d, static_cast<std::uint8_t>(stage), size, mtime, ctime, *digest});
+      const std::uint64_t dir_hash = hash_text(dir);
+      for (const SegmentEntry& entry : *entries) {
+        const std::uint64_t place = dir_hash ^ (hash_text(entry.name) * 0x9e3779b97f4a7c15ULL);
+        m_loaded.push_back({entry.inode, d, static_cast<std::uint8_t>(entry.stage), entry.size, entry.mtime_ns,
+                            entry.ctime_ns, entry.digest, place, segment});
+      }
     }
     if (status != SQLITE_DONE) {
       // What was read and checked so far is good; the rest is not used.
@@ -349,46 +378,83 @@ void HashCache::load(HashAlgo algo, std::span<const std::string> devices) {
   }
   if (damaged > 0) {
     m_log.warning("cache: " + shown(m_path) + ": " + std::to_string(damaged) +
-                  " damaged entries ignored (their files are read again)");
+                  " damaged segments of entries ignored (their files are read again)");
   }
   std::sort(m_loaded.begin(), m_loaded.end(), [](const Loaded& a, const Loaded& b) {
-    return std::tie(a.inode, a.device, a.stage) < std::tie(b.inode, b.device, b.stage);
+    return std::tie(a.inode, a.device, a.stage, a.place, b.segment) <
+           std::tie(b.inode, b.device, b.stage, b.place, a.segment);
+  });
+  // An entry superseded by a newer one for the same file at the same path (it changed there) is
+  // dropped: what remains per file is one entry per path it was recorded under (a file moved
+  // under --cache-ignore-ctime, or a hard link, has several).
+  m_loaded.erase(std::unique(m_loaded.begin(), m_loaded.end(),
+                             [](const Loaded& a, const Loaded& b) {
+                               return a.inode == b.inode && a.device == b.device && a.stage == b.stage &&
+                                      a.place == b.place;
+                             }),
+                 m_loaded.end());
+  // Newest first within a file's entries, whatever their paths.
+  std::stable_sort(m_loaded.begin(), m_loaded.end(), [](const Loaded& a, const Loaded& b) {
+    return std::tie(a.inode, a.device, a.stage, b.segment) < std::tie(b.inode, b.device, b.stage, a.segment);
   });
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   m_log.debug("cache: loaded " + std::to_string(m_loaded.size()) + " entries in " + std::to_string(elapsed.count()) +
               " ms");
 }
 
-const HashCache::Loaded* HashCache::find(const CacheKey& key) const {
+std::span<const HashCache::Loaded> HashCache::find(const CacheKey& key) const {
   const auto stage = static_cast<std::uint8_t>(stage_code(key.stage));
-  auto it = std::lower_bound(
-      m_loaded.begin(), m_loaded.end(), std::tie(key.inode, key.device, stage),
-      [](const Loaded& a, const std::tuple<const std::uint64_t&, const std::uint32_t&, const std::uint8_t&>& b) {
-        return std::tie(a.inode, a.device, a.stage) < b;
-      });
-  if (it == m_loaded.end() || it->inode != key.inode || it->device != key.device || it->stage != stage) {
-    return nullptr;
+  const auto less = [](const Loaded& a, const std::tuple<std::uint64_t, std::uint32_t, std::uint8_t>& b) {
+    return std::tie(a.inode, a.device, a.stage) < b;
+  };
+  const auto wanted = std::make_tuple(key.inode, key.device, stage);
+  auto first = std::lower_bound(m_loaded.begin(), m_loaded.end(), wanted, less);
+  auto last = first;
+  while (last != m_loaded.end() && last->inode == key.inode && last->device == key.device && last->stage == stage) {
+    ++last;
   }
-  return &*it;
+  return {first, last};
 }
 
 std::optional<Digest> HashCache::lookup(const CacheKey& key, bool ignore_ctime) const {
-  const Loaded* entry = find(key);
-  if (entry == nullptr || entry->size != key.size || entry->mtime_ns != key.mtime_ns ||
-      (!ignore_ctime && entry->ctime_ns != key.ctime_ns)) {
-    return std::nullopt;
+  // Several entries (several paths): the newest that matches the whole state, else, when ctime
+  // is ignored, the newest that matches all but ctime. Never one whose size or mtime differs.
+  std::optional<Digest> without_ctime;
+  for (const Loaded& entry : find(key)) {
+    if (entry.size != key.size || entry.mtime_ns != key.mtime_ns) {
+      continue;
+    }
+    if (entry.ctime_ns == key.ctime_ns) {
+      return entry.digest;
+    }
+    if (ignore_ctime && !without_ctime) {
+      without_ctime = entry.digest;
+    }
   }
-  return entry->digest;
+  return without_ctime;
 }
 
 bool HashCache::ctime_differs(const CacheKey& key) const {
-  const Loaded* entry = find(key);
-  return entry != nullptr && entry->ctime_ns != key.ctime_ns;
+  const std::span<const Loaded> entries = find(key);
+  return !entries.empty() && std::none_of(entries.begin(), entries.end(), [&](const Loaded& entry) {
+    return entry.size == key.size && entry.mtime_ns == key.mtime_ns && entry.ctime_ns == key.ctime_ns;
+  });
 }
 
 void HashCache::record(const CacheKey& key, std::string_view path, const Digest& digest) {
+  const std::size_t slash = path.rfind('/');
+  const std::size_t cut = slash == std::string_view::npos ? 0 : slash + 1;
+  record(key, path.substr(0, cut), path.substr(cut), digest);
+}
+
+void HashCache::record(const CacheKey& key, std::string_view dir, std::string_view name, const Digest& digest) {
   std::lock_guard lock(m_pending_mutex);
-  m_pending.push_back({key, std::string(path), digest});
+  auto it = m_dir_index.find(dir);
+  if (it == m_dir_index.end()) {
+    const std::string& stored = m_dirs.emplace_back(dir);
+    it = m_dir_index.emplace(stored, static_cast<std::uint32_t>(m_dirs.size() - 1)).first;
+  }
+  m_pending.push_back({key, it->second, std::string(name), digest});
   if (m_pending.size() < k_batch) {
     return;
   }
@@ -441,40 +507,100 @@ void HashCache::write(std::vector<Pending>& batch) {
   if (batch.empty()) {
     return;
   }
+  // One segment per (device, directory): group the batch (in inode order within a segment, so
+  // equal inputs give equal bytes). Sorted as compact keys, not through the entries.
+  struct SortKey {
+    std::uint64_t place;  // device << 32 | directory
+    std::uint64_t inode;
+    std::uint32_t index;
+  };
+  std::vector<SortKey> keys(batch.size());
+  for (std::uint32_t i = 0; i < keys.size(); ++i) {
+    const Pending& row = batch[i];
+    keys[i] = {(std::uint64_t{row.key.device} << 32) | row.dir, row.key.inode, i};
+  }
+  std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) {
+    return std::tie(a.place, a.inode, a.index) < std::tie(b.place, b.inode, b.index);
+  });
+  std::vector<std::uint32_t> order(batch.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    order[i] = keys[i].index;
+  }
+  // The groups, and each one's directory (m_dirs may grow meanwhile; its elements do not move).
+  struct Group {
+    std::size_t first;
+    std::size_t last;
+    const std::string* dir;
+  };
+  std::vector<Group> groups;
+  {
+    std::lock_guard lock(m_pending_mutex);
+    for (std::size_t first = 0; first < order.size();) {
+      const Pending& head = batch[order[first]];
+      std::size_t last = first + 1;
+      while (last < order.size() && batch[order[last]].key.device == head.key.device &&
+             batch[order[last]].dir == head.dir) {
+        ++last;
+      }
+      groups.push_back({first, last, &m_dirs[head.dir]});
+      first = last;
+    }
+  }
   std::lock_guard lock(m_db_mutex);
   if (m_broken) {
+    batch.clear();
     return;
   }
   if (!exec(m_db, "BEGIN IMMEDIATE")) {
     disable("cannot write");
+    batch.clear();
     return;
   }
-  // In key order: one pass over the B-tree's leaves instead of a jump per row.
-  std::sort(batch.begin(), batch.end(), [](const Pending& a, const Pending& b) {
-    return std::tie(a.key.device, a.key.inode, a.key.stage) < std::tie(b.key.device, b.key.inode, b.key.stage);
-  });
-  Statement insert(m_db, "INSERT OR REPLACE INTO entries VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-  bool ok = insert.ok();
+  // The devices' numbers, looked up in this transaction (a clear by another process may have
+  // renumbered them since the last one).
+  std::vector<std::int64_t> device_ids(m_devices.size(), -1);
+  Statement add_device(m_db, "INSERT OR IGNORE INTO devices(key) VALUES(?1)");
+  Statement device_id(m_db, "SELECT id FROM devices WHERE key = ?1");
+  Statement insert(m_db, "INSERT INTO segments(device, algo, dir, entries, checksum) VALUES(?1, ?2, ?3, ?4, ?5)");
+  bool ok = add_device.ok() && device_id.ok() && insert.ok();
   const std::int64_t algo = algo_code(m_algo);
-  for (const Pending& row : batch) {
+  std::string segment;
+  for (const Group& group : groups) {
     if (!ok) {
       break;
     }
-    const std::string& device = m_devices.at(row.key.device);
-    const std::int64_t stage = stage_code(row.key.stage);
-    insert.reset();
-    insert.bind(1, device);
-    insert.bind(2, static_cast<std::int64_t>(row.key.inode));
-    insert.bind(3, algo);
-    insert.bind(4, stage);
-    insert.bind(5, static_cast<std::int64_t>(row.key.size));
-    insert.bind(6, row.key.mtime_ns);
-    insert.bind(7, row.key.ctime_ns);
-    insert.bind(8, digest_blob(row.digest));
-    insert.bind(9, row.path);
-    insert.bind(10, row_checksum(device, row.key.inode, algo, stage, row.key.size, row.key.mtime_ns, row.key.ctime_ns,
-                                 row.digest));
-    ok = insert.step() == SQLITE_DONE;
+    const std::uint32_t d = batch[order[group.first]].key.device;
+    const std::string& device = m_devices.at(d);
+    if (device_ids[d] < 0) {
+      add_device.reset();
+      add_device.bind(1, device);
+      device_id.reset();
+      device_id.bind(1, device);
+      ok = add_device.step() == SQLITE_DONE && device_id.step() == SQLITE_ROW;
+      device_ids[d] = ok ? device_id.integer(0) : -1;
+    }
+    segment.clear();
+    segment.reserve((group.last - group.first) * 64);
+    append_segment_header(segment, group.last - group.first);
+    for (std::size_t i = group.first; i < group.last; ++i) {
+      const Pending& row = batch[order[i]];
+      append_segment_entry(segment, {.inode = row.key.inode,
+                                     .stage = stage_code(row.key.stage),
+                                     .size = row.key.size,
+                                     .mtime_ns = row.key.mtime_ns,
+                                     .ctime_ns = row.key.ctime_ns,
+                                     .digest = row.digest,
+                                     .name = row.name});
+    }
+    if (ok) {
+      insert.reset();
+      insert.bind(1, device_ids[d]);
+      insert.bind(2, algo);
+      insert.bind(3, std::string_view(*group.dir));
+      insert.bind(4, segment);
+      insert.bind(5, segment_checksum(device, algo, *group.dir, segment));
+      ok = insert.step() == SQLITE_DONE;
+    }
   }
   ++m_transactions;
   if (!ok || !exec(m_db, "COMMIT")) {

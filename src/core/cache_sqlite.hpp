@@ -12,13 +12,17 @@
 #include <sqlite3.h>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace spindle::cache_detail {
 
 // application_id of a spindle cache ("spnd").
 inline constexpr std::int32_t k_application_id = 0x73706e64;
-// PRAGMA user_version of the schema below; another value means another layout: rebuilt.
-inline constexpr int k_schema_version = 1;
+// PRAGMA user_version of the schema in cache.cpp. 1: one row per (device, algo, inode, stage)
+// with its full path. 2: one row per directory and write transaction holding a packed segment of
+// entries (far fewer, smaller rows: a first run into an empty cache costs what a run without the
+// cache costs). An older version is rebuilt with a notice; a newer one is left alone.
+inline constexpr int k_schema_version = 2;
 
 class Statement {
  public:
@@ -92,10 +96,32 @@ inline std::optional<StageKind> stage_of_code(std::int64_t code) {
   }
 }
 
-// The checksum a row carries: of its key, state and digest, so a damaged or tampered row (a
-// flipped bit SQLite does not notice) is never taken for a digest.
-std::int64_t row_checksum(std::string_view device, std::uint64_t inode, std::int64_t algo, std::int64_t stage,
-                          std::uint64_t size, std::int64_t mtime_ns, std::int64_t ctime_ns, const Digest& digest);
+// One entry of a segment: the state of one file (in the segment's directory) when its digest for
+// one stage was computed.
+struct SegmentEntry {
+  std::uint64_t inode = 0;
+  std::int64_t stage = 0;  // stage_code
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+  Digest digest;
+  std::string_view name;  // into the encoded segment
+};
+
+// A segment: a count, then per entry inode, stage, size, mtime, ctime, digest, name (integers as
+// LEB128 varints, times as 8 little-endian bytes, the digest as 16 big-endian bytes).
+void append_segment_header(std::string& out, std::uint64_t count);
+void append_segment_entry(std::string& out, const SegmentEntry& entry);
+std::string encode_segment(const std::vector<SegmentEntry>& entries);
+// The entries of a segment, or nullopt when it is not well formed (names point into `blob`).
+std::optional<std::vector<SegmentEntry>> decode_segment(std::string_view blob);
+// The number of entries a segment says it holds (0 when malformed).
+std::uint64_t segment_count(std::string_view blob);
+
+// The checksum a segment carries: of its place (device key, algorithm, directory) and its bytes,
+// so a damaged or tampered segment (a flipped bit SQLite does not notice, a segment moved to
+// another row) is never taken for digests.
+std::int64_t segment_checksum(std::string_view device, std::int64_t algo, std::string_view dir, std::string_view blob);
 
 // Digest <-> the 16-byte big-endian blob stored.
 std::string digest_blob(const Digest& digest);

@@ -47,13 +47,15 @@ std::optional<CacheKey> CachingReader::key_of(StageKind kind, const FileTable& f
                   .stage = kind};
 }
 
-std::string CachingReader::recorded_path(const FileTable& files, FileIndex f) const {
-  std::string path;
-  if (files.directory(f).empty() || files.directory(f).front() != '/') {
-    path = m_cwd;
+void CachingReader::record(const CacheKey& key, const FileTable& files, FileIndex f, const Digest& digest) {
+  // The directory as the table holds it (shared by its files: no string is built per file),
+  // under the current directory when relative (prune needs to find the file again).
+  const std::string_view dir = files.directory(f);
+  if (!dir.empty() && dir.front() == '/') {
+    m_cache.record(key, dir, files.name(f), digest);
+  } else {
+    m_cache.record(key, m_cwd + std::string(dir), files.name(f), digest);
   }
-  files.append_path(f, path);
-  return path;
 }
 
 std::optional<Digest> CachingReader::hit(const CacheKey& key, const FileTable& files, FileIndex f) {
@@ -65,12 +67,15 @@ std::optional<Digest> CachingReader::hit(const CacheKey& key, const FileTable& f
   if (m_ignore_ctime && m_cache.ctime_differs(key)) {
     // Renamed, moved or re-linked since it was recorded: keep the entry, with the path and ctime
     // of now, so prune finds the file where it is.
-    m_cache.record(key, recorded_path(files, f), *digest);
+    record(key, files, f, *digest);
   }
   return digest;
 }
 
 std::optional<Digest> CachingReader::known(StageKind kind, const FileTable& files, FileIndex f) {
+  if (m_cache.empty()) {
+    return std::nullopt;  // a first run: not even the file's entry is looked at
+  }
   std::optional<CacheKey> key = key_of(kind, files, f);
   return key ? hit(*key, files, f) : std::nullopt;
 }
@@ -78,7 +83,7 @@ std::optional<Digest> CachingReader::known(StageKind kind, const FileTable& file
 Result<Digest> CachingReader::read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
                                    const CancelToken& cancel, FdBudget* descriptors) {
   std::optional<CacheKey> key = key_of(kind, files, f);
-  if (key) {
+  if (key && !m_cache.empty()) {
     if (std::optional<Digest> digest = hit(*key, files, f)) {
       if (opened >= 0) {
         // A read-ahead opened it: the reader owns that descriptor and its share of the budget.
@@ -95,7 +100,7 @@ Result<Digest> CachingReader::read(StageKind kind, const FileTable& files, FileI
   if (digest.ok()) {
     m_bytes_read.fetch_add(bytes_for_stage(kind, files[f].size), std::memory_order_relaxed);
     if (key) {
-      m_cache.record(*key, recorded_path(files, f), *digest);
+      record(*key, files, f, *digest);
     }
   }
   return digest;

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """The persistent hash cache, timed: `spindle group` over an unchanged tree with --cache against
-the same run without it, the first (cold-cache) run that fills the cache, and `find` stat'ing
-the same files (the issue's target: a cached run within 1.5x of find).
+the same run without it, the first run that fills an empty cache against the run without it
+(warm, and cold with the page cache dropped when run as root), and `find` stat'ing the same
+files (the issue's target: a cached run within 1.5x of find).
 
     tests/bench/cache_bench.py [--files N] [--runs R] [--spindle PATH] [--corpus DIR]
 
-Everything is warm (page cache): the runs are interleaved and each tool runs once untimed right
-before it is timed (a reclaim daemon pages out what is idle for ~30 s). The corpus (N files of
-1-2000 random bytes in directories of 1000, every size shared by ~N/2000 files so that every
-file is a candidate and gets its first block read) is generated once under
-tests/bench/work/cache-corpus-N/; the cache lives in a temp dir that is deleted afterwards.
-Prints medians and ratios as a markdown table. Not part of ctest.
+Each run is timed by wall clock and by CPU time (user + system of the child, from wait4), which
+stays meaningful on a loaded machine where wall time does not. Warm runs are interleaved and each
+tool runs once untimed right before it is timed (a reclaim daemon pages out what is idle for
+~30 s); the first-run pairs (without cache, first --cache run into an empty cache) alternate
+which goes first. Cold pairs (root only) drop the page cache (`sync; echo 3 >
+/proc/sys/vm/drop_caches`) before each run. The corpus (N files of 1-2000 random bytes in
+directories of 1000, every size shared by ~N/2000 files so that every file is a candidate and
+gets its first block read) is generated once under tests/bench/work/cache-corpus-N/; the cache
+lives in a temp dir that is deleted afterwards. Prints medians and ratios as markdown tables.
+Not part of ctest.
 """
 
 import argparse
@@ -42,12 +47,22 @@ def make_corpus(root, files):
 
 
 def timed(command, env):
+    """(wall seconds, CPU seconds, stderr) of one run."""
     start = time.perf_counter()
-    proc = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        sys.exit("failed (%d): %s\n%s" % (proc.returncode, " ".join(command), proc.stderr.decode(errors="replace")))
-    return elapsed, proc.stderr
+        sys.exit("failed (%d): %s\n%s" % (proc.returncode, " ".join(command), stderr.decode(errors="replace")))
+    return elapsed, usage.ru_utime + usage.ru_stime, stderr
+
+
+def drop_page_cache():
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
 
 
 def main():
@@ -65,35 +80,66 @@ def main():
     env = dict(os.environ, XDG_CACHE_HOME=xdg)
     cache = os.path.join(xdg, "spindle", "hashes.sqlite")
     spindle = [args.spindle, "group", "--progress", "never"]
+    uncached = spindle + [corpus]
+    cached = spindle + ["--cache", corpus]
     commands = {
         "find -printf '%s'": ["find", corpus, "-printf", "%s\n"],
-        "group (no cache)": spindle + [corpus],
-        "group --cache (unchanged tree)": spindle + ["--cache", corpus],
+        "group (no cache)": uncached,
+        "group --cache (unchanged tree)": cached,
     }
-    times = {name: [] for name in commands}
-    times["group --cache (cold cache)"] = []
+    cold = os.geteuid() == 0
+    wall = {name: [] for name in commands}
+    cpu = {name: [] for name in commands}
+    pairs = {"warm": ([], []), "cold": ([], [])}  # (no cache, first run) samples of (wall, cpu)
+
+    def empty_cache():
+        for name in ("-wal", "-shm", ""):
+            if os.path.exists(cache + name):
+                os.remove(cache + name)
+
     try:
-        for _ in range(args.runs):
+        for run in range(args.runs):
             for name, command in commands.items():
                 timed(command, env)  # warm-up, untimed
-                times[name].append(timed(command, env)[0])
-            for name in ("-wal", "-shm", ""):
-                if os.path.exists(cache + name):
-                    os.remove(cache + name)
-            timed(spindle + [corpus], env)  # the files warm, the cache empty
-            times["group --cache (cold cache)"].append(timed(spindle + ["--cache", corpus], env)[0])
-        _, stats = timed(spindle + ["--cache", "--stats", corpus], env)
+                elapsed, used, _ = timed(command, env)
+                wall[name].append(elapsed)
+                cpu[name].append(used)
+            for kind in ("warm", "cold") if cold else ("warm",):
+                order = (0, 1) if run % 2 == 0 else (1, 0)
+                for which in order:
+                    empty_cache()
+                    if kind == "cold":
+                        drop_page_cache()
+                    else:
+                        timed(uncached, env)  # the files warm
+                    elapsed, used, _ = timed(cached if which else uncached, env)
+                    pairs[kind][which].append((elapsed, used))
+            # Leave a full cache for the next unchanged-tree run.
+            timed(cached, env)
+        _, _, stats = timed(cached + ["--stats"], env)
     finally:
         shutil.rmtree(xdg, ignore_errors=True)
 
-    median = {name: statistics.median(values) for name, values in times.items()}
+    med = statistics.median
     load = os.getloadavg()[0]
     print("Corpus: %s (%d runs each, load average %.1f at the end)\n" % (corpus, args.runs, load))
-    print("| run | median s | / find | / group without cache |")
-    print("|---|---|---|---|")
-    for name, value in median.items():
-        print("| %s | %.3f | %.2f | %.2f |" % (name, value, value / median["find -printf '%s'"],
-                                                value / median["group (no cache)"]))
+    print("| run | median wall s | median CPU s | wall / find | wall / group without cache |")
+    print("|---|---|---|---|---|")
+    for name in commands:
+        print("| %s | %.3f | %.3f | %.2f | %.2f |" % (name, med(wall[name]), med(cpu[name]),
+                                                      med(wall[name]) / med(wall["find -printf '%s'"]),
+                                                      med(wall[name]) / med(wall["group (no cache)"])))
+    print("\nFirst run into an empty cache against the run without the cache (ratios of medians):\n")
+    print("| page cache | no cache wall / CPU s | first --cache run wall / CPU s | wall ratio | CPU ratio |")
+    print("|---|---|---|---|---|")
+    for kind, (plain, first) in pairs.items():
+        if not plain:
+            continue
+        pw, pc = med(x[0] for x in plain), med(x[1] for x in plain)
+        fw, fc = med(x[0] for x in first), med(x[1] for x in first)
+        print("| %s | %.3f / %.3f | %.3f / %.3f | %.2f | %.2f |" % (kind, pw, pc, fw, fc, fw / pw, fc / pc))
+    if not cold:
+        print("\n(cold pairs need root to drop the page cache)")
     lines = [line for line in stats.decode(errors="replace").splitlines() if line.startswith(("bytes read:", "cache:"))]
     print("\nLast cached run: " + ", ".join("`%s`" % line for line in lines))
 

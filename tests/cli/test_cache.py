@@ -8,6 +8,7 @@ Every cache lives in a temp dir: XDG_CACHE_HOME points into one for every run he
 
 import json
 import os
+import sqlite3
 import re
 import shutil
 import stat
@@ -203,6 +204,29 @@ class CacheTest(unittest.TestCase):
         self.assertEqual(len(re.findall(rb"cache: .*moved to", proc.stderr)), 1, describe(proc))
         again = self.group("--cache")
         self.assertEqual(bytes_read(self, again), 0, "the rebuilt cache works\n" + describe(again))
+
+    def test_a_cache_of_an_older_spindle_is_rebuilt_with_one_notice(self):
+        # Schema version 1 (one row per file), as the spindle before this one left it.
+        os.makedirs(os.path.dirname(self.cache), mode=0o700)
+        db = sqlite3.connect(self.cache)
+        db.executescript(
+            "CREATE TABLE entries(device BLOB NOT NULL, inode INTEGER NOT NULL, algo INTEGER NOT NULL, "
+            "stage INTEGER NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, "
+            "digest BLOB NOT NULL, path BLOB NOT NULL, checksum INTEGER NOT NULL, "
+            "PRIMARY KEY(device, algo, inode, stage)) WITHOUT ROWID;"
+            "PRAGMA application_id = 1936748132; PRAGMA user_version = 1;")
+        db.close()
+        expected = self.group().stdout
+        proc = self.group("--cache")
+        self.assertEqual(proc.stdout, expected)
+        notices = [line for line in proc.stderr.splitlines() if b"cache:" in line and b"hits" not in line]
+        self.assertEqual(len(notices), 1, describe(proc))
+        self.assertIn(b"made by an older spindle (cache schema version 1), rebuilt", notices[0])
+        self.assertNotIn(b"corrupt", proc.stderr)
+        self.assertFalse(os.path.exists(self.cache + ".corrupt"))
+        again = self.group("--cache")
+        self.assertEqual(bytes_read(self, again), 0, describe(again))
+        self.assertNotIn(b"older spindle", again.stderr)
 
     def test_a_directory_in_place_of_the_cache_means_an_uncached_run(self):
         expected = self.group().stdout

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -174,7 +176,7 @@ TEST_F(HashCacheTest, TheDatabaseIsPrivate) {
   sqlite3_stmt* statement = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &statement, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(statement, 0), 1) << "schema version recorded";
+  EXPECT_EQ(sqlite3_column_int(statement, 0), 2) << "schema version recorded";
   sqlite3_finalize(statement);
   sqlite3_close(db);
 }
@@ -219,21 +221,114 @@ TEST_F(HashCacheTest, AnotherProgramsDatabaseIsMovedAside) {
   EXPECT_EQ(reopen()->lookup(base_key(), false), m_digest);
 }
 
-TEST_F(HashCacheTest, AnotherSchemaVersionIsRebuilt) {
-  store(base_key(), m_digest);
-  sql(m_path, "PRAGMA user_version = 99;");
+// The layout of schema version 1 (one row per file), as an older spindle left it.
+const char* const k_version_1 =
+    "CREATE TABLE entries(device BLOB NOT NULL, inode INTEGER NOT NULL, algo INTEGER NOT NULL, stage INTEGER NOT "
+    "NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, digest BLOB NOT NULL, path "
+    "BLOB NOT NULL, checksum INTEGER NOT NULL, PRIMARY KEY(device, algo, inode, stage)) WITHOUT ROWID;"
+    "INSERT INTO entries VALUES('uuid:aaaa', 42, 1, 3, 1000, 1, 2, zeroblob(16), '/some/file', 0);"
+    "PRAGMA application_id = 1936748132; PRAGMA user_version = 1;";
+
+TEST_F(HashCacheTest, AnOlderSchemaIsRebuiltInPlaceWithOneNotice) {
+  m_tree.mkdir("cache");
+  sql(m_path, k_version_1);
   std::unique_ptr<HashCache> cache = reopen();
-  EXPECT_NE(m_sink.contents().find("schema version 99"), std::string::npos) << m_sink.contents();
+  ASSERT_NE(cache, nullptr);
+  const std::string log = m_sink.contents();
+  EXPECT_NE(log.find("made by an older spindle (cache schema version 1), rebuilt"), std::string::npos) << log;
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << "one line: " << log;
+  EXPECT_EQ(log.find("corrupt"), std::string::npos) << "not called damaged: " << log;
+  EXPECT_FALSE(std::filesystem::exists(m_path + ".corrupt")) << "nothing moved aside";
   EXPECT_EQ(cache->lookup(base_key(), false), std::nullopt);
+  cache->record(base_key(), "/some/file", m_digest);
+  cache->flush();
+  cache.reset();
+  EXPECT_EQ(reopen()->lookup(base_key(), false), m_digest) << "the rebuilt cache works";
+  EXPECT_EQ(m_sink.contents(), log) << "the notice is given once";
 }
 
-TEST_F(HashCacheTest, ADamagedRowIsNeverUsed) {
+TEST_F(HashCacheTest, ANewerSchemaIsLeftAloneAndTheRunGoesWithout) {
   store(base_key(), m_digest);
-  // A bit flipped in the stored digest: SQLite cannot see it, the row checksum does.
-  sql(m_path, "UPDATE entries SET digest = zeroblob(16);");
+  sql(m_path, "PRAGMA user_version = 99;");
+  const std::string before = slurp(m_path);
+  EXPECT_EQ(open(), nullptr);
+  EXPECT_NE(m_sink.contents().find("made by a newer spindle (cache schema version 99"), std::string::npos)
+      << m_sink.contents();
+  EXPECT_EQ(slurp(m_path), before) << "a newer spindle's cache is not touched";
+  EXPECT_FALSE(std::filesystem::exists(m_path + ".corrupt"));
+}
+
+TEST_F(HashCacheTest, ADamagedSegmentIsNeverUsed) {
+  store(base_key(), m_digest);
+  // Bits flipped in the stored entries: SQLite cannot see it, the segment checksum does.
+  sql(m_path, "UPDATE segments SET entries = zeroblob(length(entries));");
   std::unique_ptr<HashCache> cache = reopen();
   EXPECT_EQ(cache->lookup(base_key(), false), std::nullopt);
-  EXPECT_NE(m_sink.contents().find("1 damaged entries ignored"), std::string::npos) << m_sink.contents();
+  EXPECT_NE(m_sink.contents().find("1 damaged segments of entries ignored"), std::string::npos) << m_sink.contents();
+}
+
+TEST_F(HashCacheTest, ASegmentMovedToAnotherPlaceIsNeverUsed) {
+  store(base_key(), m_digest);
+  // Intact bytes under another directory, device or algorithm: the checksum covers the place.
+  sql(m_path, "UPDATE segments SET dir = CAST('/elsewhere/' AS BLOB);");
+  EXPECT_EQ(reopen()->lookup(base_key(), false), std::nullopt);
+  EXPECT_NE(m_sink.contents().find("1 damaged segments"), std::string::npos) << m_sink.contents();
+  store(base_key(), m_digest, HashAlgo::xxh3);
+  sql(m_path, "UPDATE segments SET algo = 1 WHERE algo = 2;");
+  EXPECT_EQ(reopen()->lookup(base_key(), false), std::nullopt);
+}
+
+TEST_F(HashCacheTest, ABatchWritesOneSegmentPerDirectory) {
+  std::unique_ptr<HashCache> writer = reopen();
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    CacheKey key = base_key();
+    key.inode = i;
+    writer->record(key, "/tree/d" + std::to_string(i % 10) + "/", "f" + std::to_string(i), m_digest);
+  }
+  writer->flush();
+  EXPECT_EQ(writer->transactions(), 1u);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(m_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*), count(DISTINCT dir) FROM segments", -1, &statement, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(statement, 0), 10) << "1000 files in 10 directories: 10 rows";
+  EXPECT_EQ(sqlite3_column_int(statement, 1), 10);
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  EXPECT_EQ(reopen()->summary().entries, 1000u);
+}
+
+TEST_F(HashCacheTest, AFileUnderTwoPathsIsFoundByItsStateNeverByAnother) {
+  // Moved with --cache-ignore-ctime: recorded under its old and its new path (new ctime), then
+  // changed where it is now. Each lookup gets the digest of the state it names, or nothing.
+  const Digest moved_digest{7, 7};
+  std::unique_ptr<HashCache> cache = reopen();
+  cache->record(base_key(), "/old/place", m_digest);
+  CacheKey moved = base_key();
+  moved.ctime_ns += 10;
+  cache->record(moved, "/new/place", m_digest);
+  cache->flush();
+  CacheKey changed = moved;
+  changed.size += 1;
+  changed.mtime_ns += 1;
+  changed.ctime_ns += 1;
+  cache->record(changed, "/new/place", moved_digest);
+  cache->flush();
+  cache = reopen();
+  EXPECT_EQ(cache->lookup(base_key(), false), m_digest) << "the old path's entry is still its state's";
+  EXPECT_EQ(cache->lookup(moved, false), std::nullopt) << "superseded at its path by the changed file";
+  EXPECT_EQ(cache->lookup(changed, false), moved_digest);
+  CacheKey renamed_again = changed;
+  renamed_again.ctime_ns += 100;
+  EXPECT_EQ(cache->lookup(renamed_again, true), moved_digest) << "the entry with its size and mtime";
+  EXPECT_TRUE(cache->ctime_differs(renamed_again));
+  EXPECT_FALSE(cache->ctime_differs(changed));
+  CacheKey mixed = changed;
+  mixed.mtime_ns = base_key().mtime_ns;  // one entry's size, the other's mtime
+  EXPECT_EQ(cache->lookup(mixed, true), std::nullopt);
+  EXPECT_EQ(cache->summary().entries, 1u) << "one file, one stage";
 }
 
 TEST_F(HashCacheTest, ADirectoryInItsPlaceMeansNoCacheAndOneWarning) {
