@@ -3,6 +3,7 @@
 #include "exit_code.hpp"
 #include "signals.hpp"
 #include "usage.hpp"
+#include "version.hpp"
 
 #include <spindle/log.hpp>
 
@@ -38,7 +39,7 @@ int run(int argc, char** argv) {
   SignalWatcher signals(context.cancel);
 
   CLI::App app{"spindle: device-aware parallel file hasher and duplicate finder", "spindle"};
-  app.set_version_flag("-V,--version", "spindle " SPINDLE_VERSION);
+  app.set_version_flag("-V,--version", version_text());
   app.require_subcommand(1);
   // Flags take no value: CLI11 would read `--stats=yes` as true and `--stats=0` as false.
   // (Inherited by the subcommands' options.)
@@ -49,6 +50,7 @@ int run(int argc, char** argv) {
   for (Command& command : register_actions(app, context)) {
     commands.push_back(std::move(command));
   }
+  commands.push_back(register_completions(app, context));
 
   const std::span<char* const> args(argv + 1, static_cast<std::size_t>(argc > 0 ? argc - 1 : 0));
   if (std::optional<int> status = check_command(app, args)) {
