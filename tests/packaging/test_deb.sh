@@ -18,7 +18,8 @@ if [[ $# -ge 1 ]]; then
   deb=$1
 else
   start=$SECONDS
-  deb=$("$repo/packaging/build-deb.sh" "$work/out" | tail -n 1)
+  # The package itself, not its -dbgsym companion.
+  deb=$("$repo/packaging/build-deb.sh" "$work/out" | grep '/spindle_[^/]*\.deb$' | tail -n 1)
   echo "built $deb in $((SECONDS - start)) s"
 fi
 [[ -f $deb ]] || { echo "FAIL: no package at '$deb'" >&2; exit 1; }
@@ -34,8 +35,9 @@ cmake_version=$(sed -n 's/^project(spindle VERSION \([0-9.]*\).*/\1/p' "$repo/CM
   || fail "Version $(field Version) is not CMake's $cmake_version"
 depends=$(field Depends)
 # dh_shlibdeps names the library packages of what the binary links (OpenMP, libudev, SQLite, C++).
+depends_names=$(tr ',' '\n' <<<"$depends" | sed 's/^ *//; s/ .*//')
 for lib in libc6 libgomp1 libudev1 libsqlite3-0 libstdc++6; do
-  [[ $depends =~ (^|[ ,])$lib( |,|$) ]] && ok "Depends on $lib" || fail "Depends lacks $lib: $depends"
+  grep -qxF -- "$lib" <<<"$depends_names" && ok "Depends on $lib" || fail "Depends lacks $lib: $depends"
 done
 
 # --- files
