@@ -45,4 +45,8 @@ int run_check(Context& context, const HashOptions& options, const std::vector<st
 
 Command register_cache(CLI::App& root, Context& context);
 
+// The hidden `completions` command (cmd_completions.cpp); registered last, as it describes the
+// commands registered before it.
+Command register_completions(CLI::App& root, Context& context);
+
 }  // namespace spindle::cli

@@ -4,6 +4,7 @@
 #include "help_format.hpp"
 #include "signals.hpp"
 #include "usage.hpp"
+#include "version.hpp"
 
 #include <spindle/log.hpp>
 
@@ -40,7 +41,7 @@ int run(int argc, char** argv) {
   SignalWatcher signals(context.cancel);
 
   CLI::App app{"spindle: device-aware parallel file hasher and duplicate finder", "spindle"};
-  app.set_version_flag("-V,--version", "spindle " SPINDLE_VERSION);
+  app.set_version_flag("-V,--version", version_text());
   app.require_subcommand(1);
   // Flags take no value: CLI11 would read `--stats=yes` as true and `--stats=0` as false.
   // (Inherited by the subcommands' options.)
@@ -53,6 +54,7 @@ int run(int argc, char** argv) {
   for (Command& command : register_actions(app, context)) {
     commands.push_back(std::move(command));
   }
+  commands.push_back(register_completions(app, context));
 
   // Every subcommand's options are grouped (Input, Selection, Threads, Output, Cache); its -h
   // goes with the output options.

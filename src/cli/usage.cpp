@@ -71,6 +71,9 @@ int usage_error(const std::string& message, const std::string& detail, const CLI
 std::string command_list(CLI::App& root) {
   std::string text = "Commands:\n";
   for (CLI::App* command : root.get_subcommands({})) {
+    if (command->get_group().empty()) {
+      continue;  // hidden (completions)
+    }
     std::string name = command->get_name();
     text += "  " + name + std::string(name.size() < 10 ? 10 - name.size() : 1, ' ') + command->get_description() + "\n";
   }
