@@ -117,7 +117,7 @@ Result<Digest> CachingReader::read_part(const FileTable& files, FileIndex f, Str
     m_bytes_read.fetch_add(length, std::memory_order_relaxed);
     if (offset + length == files[f].size) {
       if (std::optional<CacheKey> key = key_of(StageKind::full, files, f)) {
-        m_cache.record(*key, recorded_path(files, f), *digest);
+        record(*key, files, f, *digest);
       }
     }
   }

@@ -54,7 +54,7 @@ void append_dir_groups(std::string& text, const GroupResult& result, const Repor
       text += end;
     }
     first = false;
-    if (m_options.colour) {
+    if (options.colour) {
       text += "\033[1m";
     }
     text += "# ";
@@ -68,7 +68,7 @@ void append_dir_groups(std::string& text, const GroupResult& result, const Repor
     text += ", ";
     text += human_size(group.wasted());
     text += " wasted";
-    if (m_options.colour) {
+    if (options.colour) {
       text += "\033[0m";
     }
     text += end;
@@ -92,7 +92,13 @@ void TextReporter::write(const GroupResult& result, std::ostream& out) {
       text += end;
     }
     first = false;
+    if (m_options.colour) {
+      text += "\033[1m";
+    }
     append_header(text, group, result.rf_under != 0);
+    if (m_options.colour) {
+      text += "\033[0m";
+    }
     text += end;
     // Raw bytes, as fdupes writes them (the man page points to json/csv for names with newlines),
     // unless the reader is a terminal.

@@ -127,7 +127,8 @@ class Completions(unittest.TestCase):
     def test_bash_completes_choices_the_binary_accepts(self):
         self.assertEqual(set(self.bash_complete(["spindle", "group", "--format", ""])),
                          choices_from_error("group", "--format"))
-        self.assertEqual(set(self.bash_complete(["spindle", "group", "-f", "j"])), {"json"})
+        self.assertEqual(set(self.bash_complete(["spindle", "group", "-f", "j"])),
+                         {c for c in choices_from_error("group", "--format") if c.startswith("j")})
         # --format=VALUE, as one word (COMP_WORDBREAKS without '=') and as readline splits it.
         self.assertEqual(self.bash_complete(["spindle", "group", "--format=c"]), ["--format=csv"])
         self.assertEqual(self.bash_complete(["spindle", "group", "--format", "=", "c"]), ["csv"])
