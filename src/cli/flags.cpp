@@ -422,6 +422,13 @@ void add_input_filter_flags(CLI::App& app, Config& config, InputFilterOptions& o
     if (config.newer_than_ns && config.older_than_ns && *config.newer_than_ns >= *config.older_than_ns) {
       throw CLI::ValidationError("--newer-than is not before --older-than: no file can match");
     }
+    // jsonl lines are duplicate groups, the input of the actions; a report of what lacks copies or
+    // of directories has a shape of its own, which only the json and text formats carry.
+    if (config.format == ReportFormat::jsonl && (config.rf_under != 0 || config.dirs)) {
+      throw CLI::ValidationError(std::string("--format jsonl writes duplicate groups one per line; ") +
+                                 (config.dirs ? "--dirs" : "--rf-under and --unique") +
+                                 " need the whole report: use --format json (or text)");
+    }
   });
 }
 

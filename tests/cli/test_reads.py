@@ -114,6 +114,24 @@ class Jsonl(unittest.TestCase):
         lines = jsonl_lines(self, run(["group", "--format", "jsonl", "--paranoid", self.tree.root]))
         self.assertEqual(path_groups({"groups": lines}), path_groups(doc))
 
+    def test_flags_that_choose_among_groups_write_them_at_the_end(self):
+        # --rf-over and --isolate choose among the hashed groups, so jsonl cannot stream them: the
+        # lines must be the groups the json report has with the same flags.
+        other = Tree(self)
+        other.write("elsewhere", random_bytes(10, 1000))
+        for flags, roots in ((["--rf-over", "2"], [self.tree.root]), (["--isolate"], [self.tree.root, other.root])):
+            _, doc = group_json(self, roots, *flags)
+            lines = jsonl_lines(self, run(["group", "--format", "jsonl"] + flags + roots))
+            self.assertTrue(doc["groups"], flags)
+            self.assertEqual(path_groups({"groups": lines}), path_groups(doc), flags)
+
+    def test_reports_of_another_shape_are_refused_in_jsonl(self):
+        for flags in (["--unique"], ["--rf-under", "3"], ["--dirs"], ["--dirs-ignore-names"]):
+            proc = run(["group", "--format", "jsonl"] + flags + [self.tree.root])
+            self.assertEqual(proc.returncode, 2, describe(proc))
+            self.assertIn(b"use --format json", proc.stderr, describe(proc))
+            self.assertEqual(proc.stdout, b"", describe(proc))
+
     def test_actions_read_a_jsonl_report(self):
         report = os.path.join(self.tree.root, b"..", os.path.basename(self.tree.root) + b".jsonl")
         self.addCleanup(lambda: os.path.exists(report) and os.remove(report))
