@@ -56,9 +56,9 @@ struct Config {
   bool isolate = false;                       // --isolate: copies under one PATH count as one
   std::optional<std::int64_t> newer_than_ns;  // --newer-than: keep files with mtime_ns >= this
   std::optional<std::int64_t> older_than_ns;  // --older-than: keep files with mtime_ns < this
-  bool dirs = false;               // --dirs: also report duplicate directories (dir_groups.hpp)
-  bool dirs_ignore_names = false;  // --dirs-ignore-names: directories compare file contents only
-  bool paranoid = false;  // --paranoid: compare every group's files byte by byte after hashing
+  bool dirs = false;                          // --dirs: also report duplicate directories (dir_groups.hpp)
+  bool dirs_ignore_names = false;             // --dirs-ignore-names: directories compare file contents only
+  bool paranoid = false;                      // --paranoid: compare every group's files byte by byte after hashing
 };
 
 // Which whole byte count a fractional size means. A bound is a byte count: --min-size 6.5 means

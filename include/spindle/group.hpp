@@ -50,7 +50,7 @@ struct GroupResult {
   RunStats stats;
   // config.rf_under: non-zero when `groups` are the files of fewer copies, not duplicates to act on.
   std::size_t rf_under = 0;
-  bool cancelled = false;  // SIGINT/SIGTERM: the groups are incomplete and must not be reported
+  bool cancelled = false;            // SIGINT/SIGTERM: the groups are incomplete and must not be reported
   std::vector<DirGroup> dir_groups;  // --dirs only: sorted as groups are; their files left `groups`
   bool dirs_compared = false;        // --dirs was given: the JSON report has "dir_groups", even empty
 };
