@@ -14,15 +14,22 @@ namespace {
 // reader thread keeps one such buffer (16 threads: 2 MiB).
 constexpr std::size_t k_full_read_bytes = 128 * 1024;
 
+// The file the walk saw at `path`: opened now, or adopted from a read-ahead that opened it
+// (`opened` >= 0); either way checked against the walk's identity before anything is read.
+Result<InputFile> open_walked(const FileEntry& entry, const std::string& path, int opened, FdBudget* descriptors,
+                              const CancelToken& cancel) {
+  const FileIdentity identity{entry.device(), entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns};
+  return opened >= 0 ? InputFile::adopt(opened, path.c_str(), identity, descriptors, &cancel)
+                     : InputFile::open(path.c_str(), identity, descriptors, &cancel);
+}
+
 }  // namespace
 
 Result<Digest> SystemReader::read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
                                   const CancelToken& cancel, FdBudget* descriptors) {
   const FileEntry& entry = files[f];
   const std::string path = files.path(f);
-  const FileIdentity identity{entry.device(), entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns};
-  Result<InputFile> file = opened >= 0 ? InputFile::adopt(opened, path.c_str(), identity, descriptors, &cancel)
-                                       : InputFile::open(path.c_str(), identity, descriptors, &cancel);
+  Result<InputFile> file = open_walked(entry, path, opened, descriptors, cancel);
   if (!file.ok()) {
     return std::move(file).error();
   }
@@ -73,11 +80,9 @@ Result<Digest> SystemReader::read_part(const FileTable& files, FileIndex f, Stre
                                        FdBudget* descriptors) {
   const FileEntry& entry = files[f];
   const std::string path = files.path(f);
-  const FileIdentity identity{entry.device(), entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns};
   // Every piece opens the file again: the open checks it is still the walked file, so a change
   // between rounds is caught as surely as one during a round.
-  Result<InputFile> file = opened >= 0 ? InputFile::adopt(opened, path.c_str(), identity, descriptors, &cancel)
-                                       : InputFile::open(path.c_str(), identity, descriptors, &cancel);
+  Result<InputFile> file = open_walked(entry, path, opened, descriptors, cancel);
   if (!file.ok()) {
     return std::move(file).error();
   }

@@ -7,6 +7,7 @@ surrogates \\udcXX, which os.fsencode() turns back into the exact bytes.
 
 import json
 import os
+import re
 import random
 import shutil
 import stat
@@ -302,3 +303,22 @@ def help_text(args):
     """stdout of `spindle ARGS --help` as text; asserts nothing, the caller checks the exit code."""
     proc = run(list(args) + ["--help"])
     return proc, proc.stdout.decode("utf-8", "replace")
+
+
+def subcommands(root_help):
+    """Command names from the SUBCOMMANDS block of CLI11's root --help."""
+    names = []
+    in_block = False
+    for line in root_help.splitlines():
+        if re.match(r"^\s*subcommands:\s*$", line, re.IGNORECASE):
+            in_block = True
+            continue
+        if in_block:
+            m = re.match(r"^\s+([a-z][a-z0-9-]*)\b", line)
+            if m:
+                names.append(m.group(1))
+            elif line.strip() == "" and names:
+                break
+            elif line.strip() and not line.startswith(" "):
+                break
+    return names

@@ -16,27 +16,12 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from spindle_cli import TIMEOUT, describe, help_text, run, spindle_binary  # noqa: E402
+from spindle_cli import TIMEOUT, describe, help_text, run, spindle_binary, subcommands  # noqa: E402
 
 LONG_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 SHELLS = ["bash", "zsh", "fish"]
 # Where the build writes them (cmake/Install.cmake), next to the binary.
 BUILT = {"bash": "spindle.bash", "zsh": "_spindle", "fish": "spindle.fish"}
-
-
-def subcommands(root_help):
-    names, in_block = [], False
-    for line in root_help.splitlines():
-        if re.match(r"^\s*subcommands:\s*$", line, re.IGNORECASE):
-            in_block = True
-            continue
-        if in_block:
-            m = re.match(r"^\s+([a-z][a-z0-9-]*)\b", line)
-            if m:
-                names.append(m.group(1))
-            elif line.strip() == "" and names:
-                break
-    return names
 
 
 def choices_from_error(command, flag):

@@ -20,7 +20,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from spindle_cli import TIMEOUT, describe, help_text, run, source_dir  # noqa: E402
+from spindle_cli import TIMEOUT, describe, help_text, run, source_dir, subcommands  # noqa: E402
 
 LONG_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # --help is CLI11's own, on every command; it is documented once, in spindle(1).
@@ -70,25 +70,6 @@ def names_of(sections):
     line = " ".join(sections.get("NAME", "").split())
     head = line.split(" - ", 1)[0]
     return [name.strip() for name in head.split(",") if name.strip()]
-
-
-def subcommands(root_help):
-    """Command names from the SUBCOMMANDS block of CLI11's root --help."""
-    names = []
-    in_block = False
-    for line in root_help.splitlines():
-        if re.match(r"^\s*subcommands:\s*$", line, re.IGNORECASE):
-            in_block = True
-            continue
-        if in_block:
-            m = re.match(r"^\s+([a-z][a-z0-9-]*)\b", line)
-            if m:
-                names.append(m.group(1))
-            elif line.strip() == "" and names:
-                break
-            elif line.strip() and not line.startswith(" "):
-                break
-    return names
 
 
 def exit_codes():

@@ -4,7 +4,12 @@
 #                        an ext4 image on a loop device, mounted at $work/NAME, its rotational
 #                        flag set; sets $device to the loop device's MAJ:MIN
 #   release_devices      unmount and detach everything made (call it from the script's EXIT trap)
-# The caller sets $work (a temporary directory) before make_device.
+#   begin_loop_test NAME [TOOL...]
+#                        what every loop-device test starts with: skip unless root with losetup,
+#                        mkfs.ext4, mount, umount, python3 and the TOOLs, and $SPINDLE set; then
+#                        $work, a temporary directory that the EXIT trap removes after
+#                        release_devices (a script with more to clean sets its own trap after)
+# The caller sets $work (a temporary directory) before make_device, or calls begin_loop_test.
 
 skip() {
   echo "SKIP: $*"
@@ -33,4 +38,18 @@ release_devices() {
   local point loop
   for point in "${mounts[@]}"; do umount "$point" 2>/dev/null || umount -l "$point"; done
   for loop in "${loops[@]}"; do losetup -d "$loop"; done
+}
+
+begin_loop_test() {
+  local name=$1 tool
+  shift
+  [[ $(id -u) -eq 0 ]] || skip "needs root (losetup, mount, /sys/block/loopN/queue/rotational)"
+  for tool in losetup mkfs.ext4 mount umount python3 "$@"; do
+    command -v "$tool" >/dev/null || skip "$tool not found"
+  done
+  : "${SPINDLE:?SPINDLE must name the spindle binary}"
+  work=$(mktemp -d "/tmp/spindle-$name.XXXXXX")
+  # Runs on every exit, failed assertions included: nothing stays mounted or attached.
+  trap 'set +e; release_devices; rm -rf "$work"' EXIT
+  trap 'exit 130' INT TERM
 }

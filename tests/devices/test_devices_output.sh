@@ -9,20 +9,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=loop_devices.sh
 source "$here/loop_devices.sh"
 
-[[ $(id -u) -eq 0 ]] || skip "needs root (losetup, mount, /sys/block/loopN/queue/rotational)"
-for tool in losetup mkfs.ext4 mount umount python3; do
-  command -v "$tool" >/dev/null || skip "$tool not found"
-done
-: "${SPINDLE:?SPINDLE must name the spindle binary}"
-
-work=$(mktemp -d /tmp/spindle-devout.XXXXXX)
-cleanup() {
-  set +e
-  release_devices
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+begin_loop_test devout
 
 make_device spinning 1 32
 mkdir "$work/spinning/sub"
