@@ -123,6 +123,12 @@ class InputFile {
       : m_fd(fd), m_path(path), m_expected(expected), m_budget(budget), m_cancel(cancel) {}
   void close();
   FileError error(int errnum, const char* op) const;
+  // The one read loop: [offset, offset + length) in blocks of the buffer, each handed to
+  // `consume`; cancelled per block; a file that ends early is "changed".
+  std::optional<FileError> read_range(std::uint64_t offset, std::uint64_t length, std::span<std::byte> buffer,
+                                      const std::function<void(std::span<const std::byte>)>& consume);
+  // "changed" when the file holds a byte at `end`, past the size the walk saw.
+  std::optional<FileError> grew_past(std::uint64_t end) const;
   int m_fd = -1;
   const char* m_path = nullptr;
   FileIdentity m_expected;

@@ -200,9 +200,8 @@ FileError InputFile::error(int errnum, const char* op) const {
   return FileError{m_path, errnum, op, ""};
 }
 
-Result<Digest> InputFile::hash_range(std::uint64_t offset, std::uint64_t length, std::span<std::byte> buffer) {
-  XXH3_state_t state;
-  XXH3_128bits_reset(&state);
+std::optional<FileError> InputFile::read_range(std::uint64_t offset, std::uint64_t length, std::span<std::byte> buffer,
+                                               const std::function<void(std::span<const std::byte>)>& consume) {
   std::uint64_t done = 0;
   while (done < length) {
     if (m_cancel != nullptr && m_cancel->cancelled()) {
@@ -219,24 +218,46 @@ Result<Digest> InputFile::hash_range(std::uint64_t offset, std::uint64_t length,
     if (got == 0) {
       return FileError{m_path, 0, "changed", "file shrank while it was read"};
     }
-    if (done == 0 && static_cast<std::uint64_t>(got) == length) {
-      return from_xxh(XXH3_128bits(buffer.data(), static_cast<std::size_t>(got)));  // the common one-read case
-    }
-    XXH3_128bits_update(&state, buffer.data(), static_cast<std::size_t>(got));
+    consume(buffer.first(static_cast<std::size_t>(got)));
     done += static_cast<std::uint64_t>(got);
   }
-  return from_xxh(XXH3_128bits_digest(&state));
+  return std::nullopt;
+}
+
+std::optional<FileError> InputFile::grew_past(std::uint64_t end) const {
+  // One more byte means the file grew since the walk: its content is not what was sized.
+  std::byte probe[1];
+  if (::pread(m_fd, probe, 1, static_cast<off_t>(end)) > 0) {
+    return FileError{m_path, 0, "changed", "file grew while it was read"};
+  }
+  return std::nullopt;
+}
+
+Result<Digest> InputFile::hash_range(std::uint64_t offset, std::uint64_t length, std::span<std::byte> buffer) {
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  std::optional<Digest> one_read;
+  bool first = true;
+  std::optional<FileError> failed = read_range(offset, length, buffer, [&](std::span<const std::byte> block) {
+    if (first && block.size() == length) {
+      one_read = from_xxh(XXH3_128bits(block.data(), block.size()));  // the common one-read case
+    } else {
+      XXH3_128bits_update(&state, block.data(), block.size());
+    }
+    first = false;
+  });
+  if (failed) {
+    return std::move(*failed);
+  }
+  return one_read ? *one_read : from_xxh(XXH3_128bits_digest(&state));
 }
 
 Result<Digest> InputFile::hash_all(std::uint64_t size, std::span<std::byte> buffer, bool drop_cache) {
   ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   Result<Digest> digest = hash_range(0, size, buffer);
   if (digest.ok()) {
-    // One more byte means the file grew since the walk: its content is not what was sized.
-    std::byte probe[1];
-    ssize_t extra = ::pread(m_fd, probe, 1, static_cast<off_t>(size));
-    if (extra > 0) {
-      return FileError{m_path, 0, "changed", "file grew while it was read"};
+    if (std::optional<FileError> grew = grew_past(size)) {
+      return std::move(*grew);
     }
   }
   if (drop_cache) {
@@ -250,29 +271,13 @@ Result<Digest> InputFile::hash_into(StreamingHash& hash, std::uint64_t offset, s
   if (offset == 0) {
     ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
-  std::uint64_t done = 0;
-  while (done < length) {
-    if (m_cancel != nullptr && m_cancel->cancelled()) {
-      return error(ECANCELED, "read");
-    }
-    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
-    ssize_t got = ::pread(m_fd, buffer.data(), want, static_cast<off_t>(offset + done));
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return error(errno, "read");
-    }
-    if (got == 0) {
-      return FileError{m_path, 0, "changed", "file shrank while it was read"};
-    }
-    hash.update(buffer.first(static_cast<std::size_t>(got)));
-    done += static_cast<std::uint64_t>(got);
+  if (std::optional<FileError> failed =
+          read_range(offset, length, buffer, [&](std::span<const std::byte> block) { hash.update(block); })) {
+    return std::move(*failed);
   }
   if (last) {
-    std::byte probe[1];
-    if (::pread(m_fd, probe, 1, static_cast<off_t>(offset + length)) > 0) {
-      return FileError{m_path, 0, "changed", "file grew while it was read"};
+    if (std::optional<FileError> grew = grew_past(offset + length)) {
+      return std::move(*grew);
     }
   }
   return hash.digest();
@@ -281,30 +286,13 @@ Result<Digest> InputFile::hash_into(StreamingHash& hash, std::uint64_t offset, s
 Result<std::uint64_t> InputFile::read_all(std::uint64_t size, std::span<std::byte> buffer,
                                           const std::function<void(std::span<const std::byte>)>& consume) {
   ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  std::uint64_t done = 0;
-  while (done < size) {
-    if (m_cancel != nullptr && m_cancel->cancelled()) {
-      return error(ECANCELED, "read");
-    }
-    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - done));
-    ssize_t got = ::pread(m_fd, buffer.data(), want, static_cast<off_t>(done));
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return error(errno, "read");
-    }
-    if (got == 0) {
-      return FileError{m_path, 0, "changed", "file shrank while it was read"};
-    }
-    consume(buffer.first(static_cast<std::size_t>(got)));
-    done += static_cast<std::uint64_t>(got);
+  if (std::optional<FileError> failed = read_range(0, size, buffer, consume)) {
+    return std::move(*failed);
   }
-  std::byte probe[1];
-  if (::pread(m_fd, probe, 1, static_cast<off_t>(size)) > 0) {
-    return FileError{m_path, 0, "changed", "file grew while it was read"};
+  if (std::optional<FileError> grew = grew_past(size)) {
+    return std::move(*grew);
   }
-  return done;
+  return size;
 }
 
 }  // namespace spindle
