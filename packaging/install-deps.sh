@@ -2,7 +2,8 @@
 # Installs what building and testing spindle needs, from Debian 12 packages only.
 # Usage: packaging/install-deps.sh [--clang] [--deb]   (run as root, or it uses sudo)
 # --clang adds clang and libomp (for the clang build and the tsan preset).
-# --deb adds what packaging/build-deb.sh and tests/packaging/test_deb.sh need (debhelper, lintian).
+# --deb adds what packaging/build-deb.sh and tests/packaging/test_deb.sh need (debhelper, lintian,
+# mmdebstrap for the clean root the package is installed in).
 # zsh and fish are here for the syntax check of the completions they get (tests/cli/test_completions.py),
 # man-db for `man -w` in the package test.
 set -eu
@@ -11,7 +12,7 @@ python3 e2fsprogs btrfs-progs xfsprogs util-linux mount xxhash fdupes groff-base
 for option in "$@"; do
   case $option in
     --clang) packages="$packages clang-14 libomp-14-dev libclang-rt-14-dev" ;;
-    --deb) packages="$packages debhelper dpkg-dev lintian git" ;;
+    --deb) packages="$packages debhelper dpkg-dev lintian git mmdebstrap" ;;
     *) echo "usage: $0 [--clang] [--deb]" >&2; exit 2 ;;
   esac
 done

@@ -44,7 +44,9 @@ struct ProgressOptions {
 //
 // The ETA covers the rest of the run, never one phase: it is shown only in the last phase and
 // only when that phase's total bytes are known (a walk's total is not known until it ends, so
-// an earlier phase shows a rate but no ETA, which would be a guess). It reads "ETA 42 s",
+// an earlier phase shows a rate but no ETA, which would be a guess). A duplicate search's last
+// phase starts from an upper bound of its reads that shrinks as files turn out unique
+// (reduce_total), so its ETA errs long, never short, and converges. It reads "ETA 42 s",
 // "ETA 3 min 05 s" or "ETA 2 h 07 min".
 class Progress {
  public:
@@ -57,10 +59,22 @@ class Progress {
   bool enabled() const { return m_enabled; }
   // Start the next phase; totals of 0 mean unknown (the walk).
   void begin_stage(const char* name, std::uint64_t files_total, std::uint64_t bytes_total);
+  // Take bytes off the phase's total: work it will not do after all. A duplicate search knows
+  // only an upper bound of its reads at the start (every candidate read through every stage);
+  // each file that turns out unique takes its unread stages off, so the ETA shrinks to the truth.
+  void reduce_total(std::uint64_t bytes) {
+    std::uint64_t total = m_bytes_total.load(std::memory_order_relaxed);
+    while (!m_bytes_total.compare_exchange_weak(total, total - std::min(total, bytes), std::memory_order_relaxed)) {
+    }
+  }
   void add(std::uint64_t files, std::uint64_t bytes) {
     m_files.fetch_add(files, std::memory_order_relaxed);
     m_bytes.fetch_add(bytes, std::memory_order_relaxed);
   }
+
+  // The phase's bytes done and its (estimated) total.
+  std::uint64_t bytes_done() const { return m_bytes.load(std::memory_order_relaxed); }
+  std::uint64_t bytes_total() const { return m_bytes_total.load(std::memory_order_relaxed); }
 
   // The line as it would be drawn now, before clipping (exposed for tests).
   std::string render() const;

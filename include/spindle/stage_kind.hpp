@@ -34,4 +34,16 @@ inline std::uint64_t bytes_for_stage(StageKind kind, std::uint64_t size) {
   return kind == StageKind::full ? size : std::min(size, k_block_size);
 }
 
+// The bytes a file of `size` bytes still has to be read for if it stays a candidate through
+// every stage after `done`: what the progress line's ETA takes off its estimate when a file
+// leaves early.
+inline std::uint64_t bytes_after_stage(StageKind done, std::uint64_t size) {
+  std::uint64_t bytes = 0;
+  for (std::size_t k = static_cast<std::size_t>(done) + 1; k < k_stage_kinds; ++k) {
+    const auto kind = static_cast<StageKind>(k);
+    bytes += stage_reads(kind, size) ? bytes_for_stage(kind, size) : 0;
+  }
+  return bytes;
+}
+
 }  // namespace spindle

@@ -253,10 +253,14 @@ std::optional<FileError> replace_with_symlink(const std::string& link_text, cons
       return FileError{dup_path, errno, "symlink", ""};
     }
   }
-  // The link keeps the duplicate's owner (where allowed: only root can give it) and times.
-  ::fchownat(AT_FDCWD, temp.c_str(), dup.st.st_uid, dup.st.st_gid, AT_SYMLINK_NOFOLLOW);
+  // The link keeps the duplicate's owner and times where allowed (only root can give a file
+  // away): best effort, as a symlink's owner and times decide nothing about what it points to.
   const struct timespec times[2] = {dup.st.st_atim, dup.st.st_mtim};
-  ::utimensat(AT_FDCWD, temp.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  const bool owned = ::fchownat(AT_FDCWD, temp.c_str(), dup.st.st_uid, dup.st.st_gid, AT_SYMLINK_NOFOLLOW) == 0;
+  const bool timed = ::utimensat(AT_FDCWD, temp.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0;
+  if (!owned || !timed) {
+    errno = 0;
+  }
   return commit_over(temp, dup_path, dup.st, touched);
 }
 

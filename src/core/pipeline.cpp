@@ -100,6 +100,11 @@ class Pipeline {
   void next_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes);
   StreamingHash* state_of(Position at) { return at >= m_large_begin ? m_states[at - m_large_begin].get() : nullptr; }
   void drop_state(Position at);
+  // The progress line's estimate of the bytes left to read (progress.hpp): the reads the files
+  // at [begin, end) will not make after all, each inode once.
+  std::uint64_t inodes(Position begin, Position end) const;
+  void unplanned(std::uint64_t bytes_per_inode, Position begin, Position end);
+  std::uint64_t planned_bytes(std::span<const std::uint32_t> starts) const;
   ReadRange range_of(Position at, StageKind kind);
   // All reads of the group's kind are done: split it by digest and send each part on.
   void advance(GroupId id);
@@ -261,6 +266,14 @@ void Pipeline::advance(GroupId id) {
     if (m_status[i] != k_status_failed) {
       kept.push_back(i);
     } else {
+      if (i == begin || !same_inode(i, i - 1)) {
+        const std::uint64_t size = entry(i).size;
+        // Its failed read was never counted as done either.
+        const std::uint64_t rest = round_bytes > 0           ? size - std::min(size, group.round_offset)
+                                   : stage_reads(kind, size) ? bytes_for_stage(kind, size)
+                                                             : 0;
+        unplanned(bytes_after_stage(kind, size) + rest, i, i + 1);
+      }
       drop_state(i);
     }
   }
@@ -354,6 +367,9 @@ void Pipeline::next_round(Position begin, Position end, std::uint64_t offset, st
       enter_round(begin, end, offset, size - offset);
     } else {
       for (Position i = begin; i < end; ++i) {
+        if ((i == begin || !same_inode(i, i - 1)) && m_status[i] != k_status_complete) {
+          unplanned(size - offset, i, i + 1);
+        }
         drop_state(i);
       }
     }
@@ -371,12 +387,38 @@ void Pipeline::next_round(Position begin, Position end, std::uint64_t offset, st
       for (Position i = first; i < last; ++i) {
         if (i == first || !same_inode(i, i - 1)) {
           m_tally[kind_index(StageKind::full)].bytes_skipped.fetch_add(size - offset, std::memory_order_relaxed);
+          unplanned(size - offset, i, i + 1);
         }
         drop_state(i);  // no copy left: its read ends here, short of the file's end
       }
     }
     first = last;
   }
+}
+
+std::uint64_t Pipeline::inodes(Position begin, Position end) const {
+  std::uint64_t count = 0;
+  for (Position i = begin; i < end; ++i) {
+    count += i == begin || !same_inode(i, i - 1) ? 1 : 0;
+  }
+  return count;
+}
+
+void Pipeline::unplanned(std::uint64_t bytes_per_inode, Position begin, Position end) {
+  if (m_context.progress.enabled() && bytes_per_inode > 0 && begin < end) {
+    m_context.progress.reduce_total(bytes_per_inode * inodes(begin, end));
+  }
+}
+
+// Every candidate read through every stage that reads at its size: the most the run can read.
+std::uint64_t Pipeline::planned_bytes(std::span<const std::uint32_t> starts) const {
+  std::uint64_t bytes = 0;
+  for (std::size_t g = 0; g + 1 < starts.size(); ++g) {
+    const std::uint64_t size = entry(starts[g]).size;
+    const std::uint64_t first = stage_reads(StageKind::prefix, size) ? bytes_for_stage(StageKind::prefix, size) : 0;
+    bytes += (first + bytes_after_stage(StageKind::prefix, size)) * inodes(starts[g], starts[g + 1]);
+  }
+  return bytes;
 }
 
 void Pipeline::drop_state(Position at) {
@@ -397,11 +439,15 @@ ReadRange Pipeline::range_of(Position at, StageKind kind) {
 
 void Pipeline::pass_on(Position begin, Position end, StageKind done, Digest digest) {
   std::span<const FileIndex> members(m_member.data() + begin, end - begin);
+  const std::uint64_t size = entry(begin).size;
   if (!holds_duplicates(members, m_context.files, m_context.config.hard_links)) {
+    unplanned(bytes_after_stage(done, size), begin, end);
     return;
   }
-  const std::uint64_t size = entry(begin).size;
   const bool whole = stage_reads(done, size) && stage_hashes_whole_file(done, size);
+  if (whole) {
+    unplanned(bytes_after_stage(done, size), begin, end);
+  }
   // A group whose hash is known skips the later stages; they count it as passing through.
   for (std::size_t k = kind_index(done); k < k_stage_kinds; ++k) {
     if (k > kind_index(done) && !whole) {
@@ -539,6 +585,8 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position
       continue;
     }
     if (std::optional<Digest> digest = m_context.reader.known(kind, files, m_member[batch[i]])) {
+      // Known at a progressive read's first round: none of its rounds is read.
+      unplanned(range.piece ? entry(batch[i]).size : range.bytes, batch[i], batch[i] + 1);
       if (range.piece) {
         m_status[batch[i]] = k_status_complete;  // the whole content's digest, at the first round
         drop_state(batch[i]);
@@ -619,7 +667,7 @@ PipelineResult Pipeline::run(std::span<const std::uint32_t> starts) {
   for (std::size_t p = 0; p < pools; ++p) {
     busy_before[p] = m_context.pools.counters(p).busy_ns.load();
   }
-  m_context.progress.begin_stage("hash", 0, 0);
+  m_context.progress.begin_stage("hash", 0, m_context.progress.enabled() ? planned_bytes(starts) : 0);
   const Clock::time_point start = Clock::now();
   m_context.pools.multi_scope(
       m_context.cancel,

@@ -3,7 +3,8 @@
 # it: its control fields (Section utils, shlibs Depends, a maintainer), the files it ships (gzipped
 # man pages for every command, the action aliases, the completions in Debian's locations, the
 # copyright and changelog), lintian's verdict when lintian is installed, and that the unpacked
-# tree works: `spindle --version`, `man -w` with MANPATH in the tree, and a small `spindle group`.
+# tree works: `spindle --version`, `man -w` with MANPATH in the tree, and a small `spindle group`;
+# then the same three once the package is installed with apt in a clean Debian 12 root.
 # Run by `.ci/run deb` (a full package build takes minutes: not part of ctest).
 # Usage: tests/packaging/test_deb.sh [DEB]   (DEB: check this package instead of building one)
 set -euo pipefail
@@ -103,6 +104,58 @@ if out=$("$spindle" group --format csv "$tree" 2>"$work/group.err"); then
     && ok "spindle group finds the one pair" || fail "spindle group output:"$'\n'"$out"
 else
   fail "spindle group failed: $(cat "$work/group.err")"
+fi
+
+# --- installed in a clean root: a minimal Debian 12 made by mmdebstrap (root and network
+# needed), where apt must find every library the binary needs through the package's Depends.
+clean=$work/clean
+release_clean() {
+  for m in proc sys dev; do mountpoint -q "$clean/$m" && umount "$clean/$m"; done
+  return 0
+}
+trap 'release_clean; rm -rf --one-file-system "$work"' EXIT
+if [[ $EUID -ne 0 ]]; then
+  echo "skip: not root: the package is not installed in a clean root"
+elif ! command -v mmdebstrap >/dev/null; then
+  echo "skip: mmdebstrap not installed (packaging/install-deps.sh --deb installs it): no clean-root install"
+else
+  # The archives this machine uses (with -updates and -security: the package was built against
+  # their libraries), else Debian's own.
+  sources=()
+  for list in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list; do
+    if [[ -f $list ]]; then sources+=("$list"); fi
+  done
+  if [[ ${#sources[@]} -eq 0 ]]; then
+    sources=("deb http://deb.debian.org/debian bookworm main" "deb http://deb.debian.org/debian bookworm-updates main"
+      "deb http://deb.debian.org/debian-security bookworm-security main")
+  fi
+  start=$SECONDS
+  if mmdebstrap --variant=apt --include=man-db bookworm "$clean" "${sources[@]}" >"$work/mmdebstrap.log" 2>&1; then
+    cp "$deb" "$clean/tmp/spindle.deb"
+    # spindle reads /proc/self/mountinfo and udev's view of /sys to place files on devices.
+    for m in proc sys dev; do mount --bind "/$m" "$clean/$m"; done
+    # mmdebstrap leaves no package lists behind: apt must fetch them to resolve Depends.
+    if chroot "$clean" bash -c 'apt-get update -qq && apt-get install -y -qq /tmp/spindle.deb' >"$work/install.log" 2>&1; then
+      ok "apt installs the package in a clean Debian 12 root ($((SECONDS - start)) s)"
+      version=$(chroot "$clean" spindle --version 2>&1 | head -n 1) || true
+      [[ $version == "spindle $cmake_version" ]] && ok "installed: spindle --version: $version" \
+        || fail "installed: spindle --version says: $version"
+      where=$(chroot "$clean" man -w spindle 2>&1) || true
+      [[ $where == /usr/share/man/man1/spindle.1.gz ]] && ok "installed: man -w spindle: $where" \
+        || fail "installed: man -w spindle: $where"
+      mkdir -p "$clean/tmp/tree/a" "$clean/tmp/tree/b"
+      printf 'same content\n' >"$clean/tmp/tree/a/one"
+      printf 'same content\n' >"$clean/tmp/tree/b/two"
+      out=$(chroot "$clean" spindle group --format fdupes /tmp/tree 2>&1) || true
+      [[ $out == $'/tmp/tree/a/one\n/tmp/tree/b/two' ]] && ok "installed: spindle group finds the pair" \
+        || fail "installed: spindle group output:"$'\n'"$out"
+    else
+      fail "apt could not install the package in a clean root:"$'\n'"$(tail -n 20 "$work/install.log")"
+    fi
+    release_clean
+  else
+    fail "mmdebstrap could not make a clean root:"$'\n'"$(tail -n 20 "$work/mmdebstrap.log")"
+  fi
 fi
 
 if [[ $failures -ne 0 ]]; then

@@ -86,7 +86,9 @@ void flip_byte(const std::string& path, off_t at) {
 // run, so a test can read their counters.
 class PipelineRig {
  public:
-  explicit PipelineRig(LogLevel level = LogLevel::warning) : log(sink.get(), level) {}
+  // show_progress: a progress display that counts but never draws (its delay is an hour).
+  explicit PipelineRig(LogLevel level = LogLevel::warning, bool show_progress = false)
+      : log(sink.get(), level), progress(log, show_progress, ProgressOptions{.delay = std::chrono::hours(1)}) {}
 
   PipelineResult run(const FileTable& files, std::vector<PoolSizing> sizing, std::vector<std::uint32_t> pool_of_file,
                      FileReader& reader, int cached_threads = 1, FdBudget* descriptors = nullptr) {
@@ -116,7 +118,7 @@ class PipelineRig {
   Logger log;
   CancelToken cancel;
   Config config;
-  Progress progress{log, false};
+  Progress progress;
 
  private:
   std::vector<PoolSizing> m_sizing;
@@ -987,6 +989,42 @@ TEST_F(ProgressiveReads, AKnownFullHashIsNotReadAndTheOthersAreReadToTheEnd) {
   EXPECT_EQ(m_reader.pieces(1), (Pieces{{0, k_mib}, {k_mib, 7 * k_mib}}));
   EXPECT_EQ(m_reader.pieces(2), (Pieces{{0, k_mib}, {k_mib, 7 * k_mib}}));
   EXPECT_EQ(full(result).bytes_read, 2 * 8 * k_mib);
+}
+
+// The progress line's ETA starts from every candidate read through every stage and takes off
+// what files that leave early will not read: when the run ends, the estimate is exactly what was
+// read. Here files leave at every point: a progressive read cut short (b), a cache hit (a2), a
+// small file unique after its prefix, one that vanished before its read, and small copies.
+TEST(ProgressEstimate, ShrinksToTheBytesActuallyRead) {
+  TempTree tree;
+  FileTable files;
+  const std::vector<std::byte> large = pattern(8 * k_mib, 60);
+  const std::vector<std::byte> small = pattern(3 * k_block_size + 100, 61);
+  const std::vector<std::pair<std::string, std::vector<std::byte>>> contents = {
+      {"a1", large},  {"a2", large}, {"b", with_byte_changed(large, 2 * k_mib + 5)},
+      {"s1", small},  {"s2", small}, {"s3", with_byte_changed(small, 10)},
+      {"gone", small}};
+  for (const auto& [name, bytes] : contents) {
+    const std::string path = tree.write_bytes(name, bytes);
+    files.add(entry_of(path), path);
+  }
+  ASSERT_EQ(::unlink(tree.path("gone").c_str()), 0);
+  PiecesReader reader;
+  reader.set_known(1, hash_bytes(large));
+  PipelineRig rig(LogLevel::warning, /*show_progress=*/true);
+  ASSERT_TRUE(rig.progress.enabled());
+  PipelineResult result = rig.run(files,
+                                  {PoolSizing{.small = 1, .large = 1, .cache_adaptive = false},
+                                   PoolSizing{.small = 2, .large = 2, .cache_adaptive = false}},
+                                  {0, 1, 0, 1, 0, 1, 0}, reader);
+  EXPECT_EQ(result.groups.groups(), 2u);
+  EXPECT_EQ(result.errors.size(), 1u) << "the vanished file";
+  std::uint64_t read = 0;
+  for (const StageReport& stage : result.stages) {
+    read += stage.bytes_read;
+  }
+  EXPECT_EQ(rig.progress.bytes_done(), read);
+  EXPECT_EQ(rig.progress.bytes_total(), read) << "the estimate ends at the truth, neither above nor below";
 }
 
 // A file changed between two rounds is an error, not a copy: every piece checks the file.
