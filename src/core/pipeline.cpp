@@ -7,11 +7,12 @@
 // rmlint's shredder is the model: there is no stage barrier, so a pool moves on to whatever its
 // device has queued, and a slow device delays only the groups that have files on it.
 //
-// State is per candidate position (the file, its latest digest, a failed flag) in three arrays
-// over the size groups' files; a group is a range of positions, and splitting it reorders its own
-// range in place. Ranges are disjoint and a range is touched only by its group's reads (each
-// position by one read) and then by the one thread that splits it, so the arrays need no lock:
-// the counter of a group's outstanding reads (acq_rel) orders the reads before the split.
+// State is per candidate position (the file, a failed flag) in two arrays over the size groups'
+// files; a group is a range of positions, and splitting it reorders its own range in place. The
+// digests of a read live with its group (GroupState::digest_slots) from its first read to its
+// split, so only the groups being read hold them. Ranges are disjoint and a range is touched only by its group's reads
+// (each position by one read) and then by the one thread that splits it, so the arrays need no lock: the counter of a
+// group's outstanding reads (acq_rel) orders the reads before the split.
 //
 // Every pool has a queue of reads per kind and runs "drainers": tasks that take a batch of one
 // kind and read it. A pool's join team is big enough for either kind; how many drainers read one
@@ -67,6 +68,12 @@ struct ReadRange {
   bool piece = false;  // a round of a progressive read (FileReader::read_part)
 };
 
+// One read a drainer took: a position and the group waiting for it.
+struct QueuedRead {
+  Position at = 0;
+  GroupId group = 0;
+};
+
 std::size_t kind_index(StageKind kind) {
   return static_cast<std::size_t>(kind);
 }
@@ -94,10 +101,13 @@ class Pipeline {
   // Progressive full reads (progressive.hpp): start them for a group of large files when the
   // reader can and the budget of hash states allows, else false (read each file whole).
   bool start_progressive(Position begin, Position end);
-  void enter_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes);
+  // `digests` (of positions [begin, end), or null) carries the whole-content digests of the
+  // files a cache hit made complete, which the round does not read again.
+  void enter_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes,
+                   const Digest* digests = nullptr);
   // A round is done and the group [begin, end) ordered by digest: split it and send the parts
   // on to the round after one of `bytes` bytes that ended at `offset`.
-  void next_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes);
+  void next_round(Position begin, Position end, const Digest* digests, std::uint64_t offset, std::uint64_t bytes);
   StreamingHash* state_of(Position at) { return at >= m_large_begin ? m_states[at - m_large_begin].get() : nullptr; }
   void drop_state(Position at);
   // The progress line's estimate of the bytes left to read (progress.hpp): the reads the files
@@ -105,17 +115,14 @@ class Pipeline {
   std::uint64_t inodes(Position begin, Position end) const;
   void unplanned(std::uint64_t bytes_per_inode, Position begin, Position end);
   std::uint64_t planned_bytes(std::span<const std::uint32_t> starts) const;
-  ReadRange range_of(Position at, StageKind kind);
+  ReadRange range_of(QueuedRead read, StageKind kind);
   // All reads of the group's kind are done: split it by digest and send each part on.
   void advance(GroupId id);
   void pass_on(Position begin, Position end, StageKind done, Digest digest);
-  // The digest slot of a position whose read is queued holds its group's id.
-  void park_group(Position at, GroupId id) { m_digest[at] = Digest{.high = id, .low = 0}; }
-  GroupId parked_group(Position at) const { return static_cast<GroupId>(m_digest[at].high); }
-  void finish_read(Position at, Result<Digest> result);
+  void finish_read(QueuedRead read, Result<Digest> result);
   void spawn_drainers(std::size_t pool);
   void drain(std::size_t pool, Worker& worker);
-  void read_batch(std::size_t pool, StageKind kind, std::vector<Position>& batch, Worker& worker);
+  void read_batch(std::size_t pool, StageKind kind, const std::vector<ReadRun>& runs, Worker& worker);
   int decide_threads(std::size_t pool, StageKind kind, std::span<const FileIndex> sample) const;
   // Fit every pool's readers and read-ahead windows into the descriptor budget (fit_descriptors):
   // windows shrink first, then thread counts; -v says what shrank.
@@ -123,7 +130,6 @@ class Pipeline {
 
   const PipelineContext& m_context;
   std::vector<FileIndex> m_member;
-  std::vector<Digest> m_digest;
   std::vector<std::uint8_t> m_status;  // k_status_*
   GroupStore m_groups;
   // Hash states of progressive reads, for the positions from m_large_begin on (the groups of
@@ -143,7 +149,6 @@ class Pipeline {
 Pipeline::Pipeline(std::vector<FileIndex> files, std::span<const std::uint32_t> starts, const PipelineContext& context)
     : m_context(context),
       m_member(std::move(files)),
-      m_digest(m_member.size()),
       m_status(m_member.size(), k_status_ok),
       m_groups(m_member.size()),
       m_large_begin(static_cast<Position>(m_member.size())) {
@@ -222,7 +227,6 @@ void Pipeline::queue_reads(GroupId id) {
   std::vector<std::pair<std::uint32_t, Position>> reads;
   for (Position i = begin; i < end; ++i) {
     if ((i == begin || !same_inode(i, i - 1)) && m_status[i] != k_status_complete) {
-      park_group(i, id);
       reads.emplace_back(m_context.pool_of_file[m_member[i]], i);
     }
   }
@@ -241,8 +245,15 @@ void Pipeline::queue_reads(GroupId id) {
       PoolQueue& queue = *m_queues[pool];
       std::lock_guard lock(queue.mutex);
       for (; last < reads.size() && reads[last].first == pool; ++last) {
-        queue.pending[k].push_back(reads[last].second);
+        std::deque<ReadRun>& runs = queue.pending[k];
+        const Position at = reads[last].second;
+        if (last > first && !runs.empty() && runs.back().group == id && runs.back().end == at) {
+          ++runs.back().end;  // the next position: the same run
+        } else {
+          runs.push_back(ReadRun{id, at, at + 1});
+        }
       }
+      queue.queued[k] += last - first;
     }
     spawn_drainers(pool);
     first = last;
@@ -257,10 +268,15 @@ void Pipeline::advance(GroupId id) {
   const std::uint64_t hashed = group.round_offset + round_bytes;  // of a progressive read
   // Hard links take their inode's digest; unreadable files leave; the rest is ordered by digest
   // (stable: equal digests keep inode order, so hard links stay together).
+  std::unique_ptr<Digest[]> slots = group.take_digests();
+  if (!slots) {
+    slots = std::make_unique<Digest[]>(group.end - begin);  // every read failed: none was stored
+  }
+  Digest* const digest = slots.get() - begin;  // digest[i] for position i
   std::vector<Position> kept;
   for (Position i = begin; i < group.end; ++i) {
     if (i > begin && same_inode(i, i - 1)) {
-      m_digest[i] = m_digest[i - 1];
+      digest[i] = digest[i - 1];
       m_status[i] = m_status[i - 1];
     }
     if (m_status[i] != k_status_failed) {
@@ -279,15 +295,14 @@ void Pipeline::advance(GroupId id) {
   }
   const Position old_end = group.end;
   m_groups.release(id);  // its parts get their own ids; the range is this thread's alone now
-  std::stable_sort(kept.begin(), kept.end(), [&](Position a, Position b) { return m_digest[a] < m_digest[b]; });
+  std::stable_sort(kept.begin(), kept.end(), [&](Position a, Position b) { return digest[a] < digest[b]; });
   std::vector<FileIndex> members(kept.size());
-  std::vector<Digest> digests(kept.size());
+  std::vector<Digest> digests(kept.size());  // digests[i - begin] for position i, from here on
   for (std::size_t k = 0; k < kept.size(); ++k) {
     members[k] = m_member[kept[k]];
-    digests[k] = m_digest[kept[k]];
+    digests[k] = digest[kept[k]];
   }
   std::copy(members.begin(), members.end(), m_member.begin() + begin);
-  std::copy(digests.begin(), digests.end(), m_digest.begin() + begin);
   const Position end = begin + static_cast<Position>(kept.size());
   if (round_bytes > 0) {
     // A progressive round: the hash states and the complete marks move with their files (the
@@ -302,7 +317,7 @@ void Pipeline::advance(GroupId id) {
     std::copy(status.begin(), status.end(), m_status.begin() + begin);
     std::fill(m_status.begin() + end, m_status.begin() + old_end, k_status_ok);
     if (begin < end && hashed < entry(begin).size) {
-      next_round(begin, end, hashed, round_bytes);
+      next_round(begin, end, digests.data(), hashed, round_bytes);
       return;
     }
     for (Position i = begin; i < end; ++i) {
@@ -312,10 +327,10 @@ void Pipeline::advance(GroupId id) {
   std::fill(m_status.begin() + begin, m_status.begin() + end, k_status_ok);
   for (Position first = begin; first < end;) {
     Position last = first + 1;
-    while (last < end && m_digest[last] == m_digest[first]) {
+    while (last < end && digests[last - begin] == digests[first - begin]) {
       ++last;
     }
-    pass_on(first, last, kind, m_digest[first]);
+    pass_on(first, last, kind, digests[first - begin]);
     first = last;
   }
 }
@@ -345,7 +360,8 @@ bool Pipeline::start_progressive(Position begin, Position end) {
   return true;
 }
 
-void Pipeline::enter_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes) {
+void Pipeline::enter_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes,
+                           const Digest* digests) {
   const GroupId id = m_groups.acquire();
   GroupState& group = m_groups[id];
   group.begin = begin;
@@ -353,10 +369,19 @@ void Pipeline::enter_round(Position begin, Position end, std::uint64_t offset, s
   group.kind = StageKind::full;
   group.round_offset = offset;
   group.round_bytes = bytes;
+  if (digests != nullptr) {
+    Digest* slots = group.digest_slots();
+    for (Position i = begin; i < end; ++i) {
+      if (m_status[i] == k_status_complete) {
+        slots[i - begin] = digests[i - begin];
+      }
+    }
+  }
   queue_reads(id);
 }
 
-void Pipeline::next_round(Position begin, Position end, std::uint64_t offset, std::uint64_t bytes) {
+void Pipeline::next_round(Position begin, Position end, const Digest* digests, std::uint64_t offset,
+                          std::uint64_t bytes) {
   const std::uint64_t size = entry(begin).size;
   const bool any_complete = std::any_of(m_status.begin() + begin, m_status.begin() + end,
                                         [](std::uint8_t status) { return status == k_status_complete; });
@@ -364,7 +389,7 @@ void Pipeline::next_round(Position begin, Position end, std::uint64_t offset, st
     // A file the cache knows whole: the others are read to the end, then compared with it.
     std::span<const FileIndex> members(m_member.data() + begin, end - begin);
     if (holds_duplicates(members, m_context.files, m_context.config.hard_links)) {
-      enter_round(begin, end, offset, size - offset);
+      enter_round(begin, end, offset, size - offset, digests);
     } else {
       for (Position i = begin; i < end; ++i) {
         if ((i == begin || !same_inode(i, i - 1)) && m_status[i] != k_status_complete) {
@@ -377,7 +402,7 @@ void Pipeline::next_round(Position begin, Position end, std::uint64_t offset, st
   }
   for (Position first = begin; first < end;) {
     Position last = first + 1;
-    while (last < end && m_digest[last] == m_digest[first]) {
+    while (last < end && digests[last - begin] == digests[first - begin]) {
       ++last;
     }
     std::span<const FileIndex> members(m_member.data() + first, last - first);
@@ -428,10 +453,10 @@ void Pipeline::drop_state(Position at) {
   }
 }
 
-ReadRange Pipeline::range_of(Position at, StageKind kind) {
-  const std::uint64_t size = entry(at).size;
-  if (kind == StageKind::full && state_of(at) != nullptr) {
-    const GroupState& group = m_groups[parked_group(at)];
+ReadRange Pipeline::range_of(QueuedRead read, StageKind kind) {
+  const std::uint64_t size = entry(read.at).size;
+  if (kind == StageKind::full && state_of(read.at) != nullptr) {
+    const GroupState& group = m_groups[read.group];
     return ReadRange{.offset = group.round_offset, .bytes = group.round_bytes, .piece = true};
   }
   return ReadRange{.offset = stage_offset(kind, size), .bytes = bytes_for_stage(kind, size), .piece = false};
@@ -471,17 +496,18 @@ void Pipeline::pass_on(Position begin, Position end, StageKind done, Digest dige
   enter(begin, end, static_cast<StageKind>(kind_index(done) + 1));
 }
 
-void Pipeline::finish_read(Position at, Result<Digest> result) {
-  const GroupId id = parked_group(at);
+void Pipeline::finish_read(QueuedRead read, Result<Digest> result) {
+  const GroupId id = read.group;
+  GroupState& group = m_groups[id];
   if (result.ok()) {
-    m_digest[at] = *result;
+    group.digest_slots()[read.at - group.begin] = *result;
   } else {
-    m_status[at] = k_status_failed;
+    m_status[read.at] = k_status_failed;
     m_context.log.file_error(result.error());
     std::lock_guard lock(m_result_mutex);
     m_errors.push_back(std::move(result).error());
   }
-  if (m_groups[id].pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+  if (group.pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     advance(id);
   }
 }
@@ -519,7 +545,7 @@ int Pipeline::decide_threads(std::size_t pool, StageKind kind, std::span<const F
 
 void Pipeline::drain(std::size_t pool, Worker& worker) {
   PoolQueue& queue = *m_queues[pool];
-  std::vector<Position> batch;
+  std::vector<ReadRun> batch;
   for (;;) {
     StageKind kind = StageKind::prefix;
     std::vector<FileIndex> sample;
@@ -532,26 +558,33 @@ void Pipeline::drain(std::size_t pool, Worker& worker) {
         return;
       }
       kind = static_cast<StageKind>(k);
-      std::deque<Position>& pending = queue.pending[k];
+      std::deque<ReadRun>& pending = queue.pending[k];
+      const std::size_t queued = queue.queued[k];
       if (!queue.decided[k]) {
         // This drainer decides the kind's thread count from a sample of what is queued now; the
         // others wait for its answer (limit 1 meanwhile).
         deciding = true;
         queue.decided[k] = true;
         queue.limit[k] = 1;
-        for (std::size_t i = 0; i < pending.size(); i += std::max<std::size_t>(1, pending.size() / k_cache_sample)) {
-          sample.push_back(m_member[pending[i]]);
+        const std::size_t step = std::max<std::size_t>(1, queued / k_cache_sample);
+        std::size_t seen = 0;  // reads before this run: every step-th read is sampled
+        for (const ReadRun& run : pending) {
+          const std::size_t length = run.end - run.begin;
+          for (std::size_t j = (step - seen % step) % step; j < length; j += step) {
+            sample.push_back(m_member[run.begin + j]);
+          }
+          seen += length;
         }
       }
       // A lone reader takes everything queued (to read it in physical order); several take
       // batches small enough to balance them, large enough that queueing costs nothing.
-      std::size_t take = pending.size();
+      std::size_t take = queued;
       if (queue.team > 1) {
         const std::size_t threads = static_cast<std::size_t>(queue.decided[k] ? std::max(queue.limit[k], 1) : 1);
-        take = std::clamp<std::size_t>(pending.size() / (threads * 8) + 1, 1, kind == StageKind::full ? 16 : 256);
+        take = std::clamp<std::size_t>(queued / (threads * 8) + 1, 1, kind == StageKind::full ? 16 : 256);
       }
-      batch.assign(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(take));
-      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(take));
+      batch.clear();
+      queue.queued[k] -= take_reads(pending, take, batch);
       ++queue.active[k];
     }
     if (deciding) {
@@ -570,34 +603,37 @@ void Pipeline::drain(std::size_t pool, Worker& worker) {
   }
 }
 
-void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position>& batch, Worker& worker) {
+void Pipeline::read_batch(std::size_t pool, StageKind kind, const std::vector<ReadRun>& runs, Worker& worker) {
   const FileTable& files = m_context.files;
   const CancelToken& cancel = m_context.cancel;
   StageTally& tally = m_tally[kind_index(kind)];
   PoolCounters& counters = m_context.pools.counters(pool);
   // Digests known without reading (persistent cache hits) first: such a file is neither opened
   // ahead nor ordered on the disk, and its bytes are not counted as read.
+  std::vector<QueuedRead> batch;
   std::size_t known = 0;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const ReadRange range = range_of(batch[i], kind);
-    if (range.offset > 0 && range.piece) {
-      batch[i - known] = batch[i];  // a later round: the cache was asked at the first
-      continue;
-    }
-    if (std::optional<Digest> digest = m_context.reader.known(kind, files, m_member[batch[i]])) {
-      // Known at a progressive read's first round: none of its rounds is read.
-      unplanned(range.piece ? entry(batch[i]).size : range.bytes, batch[i], batch[i] + 1);
-      if (range.piece) {
-        m_status[batch[i]] = k_status_complete;  // the whole content's digest, at the first round
-        drop_state(batch[i]);
+  for (const ReadRun& run : runs) {
+    for (Position at = run.begin; at < run.end; ++at) {
+      const QueuedRead read{at, run.group};
+      const ReadRange range = range_of(read, kind);
+      if (range.offset > 0 && range.piece) {
+        batch.push_back(read);  // a later round: the cache was asked at the first
+        continue;
       }
-      finish_read(batch[i], *digest);
-      ++known;
-    } else {
-      batch[i - known] = batch[i];
+      if (std::optional<Digest> digest = m_context.reader.known(kind, files, m_member[at])) {
+        // Known at a progressive read's first round: none of its rounds is read.
+        unplanned(range.piece ? entry(at).size : range.bytes, at, at + 1);
+        if (range.piece) {
+          m_status[at] = k_status_complete;  // the whole content's digest, at the first round
+          drop_state(at);
+        }
+        finish_read(read, *digest);
+        ++known;
+      } else {
+        batch.push_back(read);
+      }
     }
   }
-  batch.resize(batch.size() - known);
   std::unique_ptr<ReadAhead> ahead;
   const std::size_t depth = m_queues[pool]->read_ahead;
   if (m_queues[pool]->team == 1 && batch.size() > 1 && depth > 0) {
@@ -606,10 +642,10 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position
     // queues the next reads in that order, so the device is not idle while the reader hashes.
     std::vector<FileIndex> ids(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      ids[i] = m_member[batch[i]];
+      ids[i] = m_member[batch[i].at];
     }
     std::vector<std::uint32_t> order = single_reader_order(ids, files, kind != StageKind::prefix);
-    std::vector<Position> ordered;
+    std::vector<QueuedRead> ordered;
     ordered.reserve(batch.size());
     for (std::uint32_t i : order) {
       ordered.push_back(batch[i]);
@@ -618,7 +654,7 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position
     ahead = std::make_unique<ReadAhead>(
         batch.size(),
         [&](std::size_t k) {
-          const FileIndex f = m_member[batch[k]];
+          const FileIndex f = m_member[batch[k].at];
           const ReadRange range = range_of(batch[k], kind);
           return ReadHint{files.path(f), range.offset, std::min(range.bytes, k_read_ahead_bytes)};
         },
@@ -630,13 +666,13 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position
   std::uint64_t pieces = 0;
   std::size_t done = 0;
   for (; done < batch.size() && !cancel.cancelled(); ++done) {
-    const Position at = batch[done];
-    const FileIndex f = m_member[at];
+    const QueuedRead read = batch[done];
+    const FileIndex f = m_member[read.at];
     const int opened = ahead ? ahead->take(done) : -1;
-    const ReadRange range = range_of(at, kind);
+    const ReadRange range = range_of(read, kind);
     Result<Digest> result = range.piece
-                                ? m_context.reader.read_part(files, f, *state_of(at), range.offset, range.bytes, worker,
-                                                             opened, cancel, m_context.descriptors)
+                                ? m_context.reader.read_part(files, f, *state_of(read.at), range.offset, range.bytes,
+                                                             worker, opened, cancel, m_context.descriptors)
                                 : m_context.reader.read(kind, files, f, worker, opened, cancel, m_context.descriptors);
     if (cancel.cancelled()) {
       break;  // a read cut short is not a result; its group never completes
@@ -645,7 +681,7 @@ void Pipeline::read_batch(std::size_t pool, StageKind kind, std::vector<Position
       bytes += range.bytes;
       pieces += range.piece ? 1 : 0;
     }
-    finish_read(at, std::move(result));
+    finish_read(read, std::move(result));
   }
   raise_to(tally.last_read_ns, now_ns());
   tally.bytes_read.fetch_add(bytes, std::memory_order_relaxed);

@@ -2,6 +2,7 @@
 // reads, and what each kind of read did. In a header of its own so that tests can reach it.
 #pragma once
 
+#include <spindle/hash.hpp>
 #include <spindle/stage_kind.hpp>
 
 #include <algorithm>
@@ -30,13 +31,59 @@ struct GroupState {
   // of each file; round_bytes 0: not progressive (each file read whole in one piece).
   std::uint64_t round_offset = 0;
   std::uint64_t round_bytes = 0;
+  // The digests of this read, one per position of [begin, end), allocated by its first read to
+  // start and freed by the split: only groups being read hold digests, not every candidate
+  // (every prefix read is queued at the start; 16 bytes per file for all of them would be most of
+  // the pipeline's memory).
+  std::atomic<Digest*> digests{nullptr};
+
+  GroupState() = default;
+  GroupState(const GroupState&) = delete;
+  GroupState& operator=(const GroupState&) = delete;
+  ~GroupState() { delete[] digests.load(); }  // a cancelled run leaves groups mid-read
+  // The digest slots, allocated now if no read of the group allocated them yet. Any thread.
+  Digest* digest_slots() {
+    Digest* slots = digests.load(std::memory_order_acquire);
+    if (slots != nullptr) {
+      return slots;
+    }
+    auto fresh = std::make_unique<Digest[]>(end - begin);
+    if (digests.compare_exchange_strong(slots, fresh.get(), std::memory_order_acq_rel)) {
+      return fresh.release();
+    }
+    return slots;  // another read allocated them first
+  }
+  // Takes the slots from the group (the splitting thread owns them then).
+  std::unique_ptr<Digest[]> take_digests() { return std::unique_ptr<Digest[]>(digests.exchange(nullptr)); }
 };
 
 using GroupId = std::uint32_t;
 
-// A queued read is only its position (every candidate's prefix read is queued at the start, so
-// this is per-file memory): until the read is done, the position's digest slot holds the id of
-// the group waiting for it (see park_group / parked_group).
+// Queued reads are runs of positions of one group on one pool (a group's reads sit next to each
+// other, in inode order), so a queue costs a few bytes per group, not per file, although every
+// candidate's prefix read is queued at the start.
+struct ReadRun {
+  GroupId group = 0;
+  Position begin = 0;
+  Position end = 0;  // every position of [begin, end) is one read
+};
+
+// Moves up to `count` reads from the front of `runs` to the end of `out`, splitting the run where
+// the count ends; returns how many it moved.
+inline std::size_t take_reads(std::deque<ReadRun>& runs, std::size_t count, std::vector<ReadRun>& out) {
+  std::size_t taken = 0;
+  while (taken < count && !runs.empty()) {
+    ReadRun& front = runs.front();
+    const std::size_t n = std::min<std::size_t>(front.end - front.begin, count - taken);
+    out.push_back(ReadRun{front.group, front.begin, static_cast<Position>(front.begin + n)});
+    taken += n;
+    front.begin += static_cast<Position>(n);
+    if (front.begin == front.end) {
+      runs.pop_front();
+    }
+  }
+  return taken;
+}
 
 // The groups in flight, by id, reused once a group has split. Groups in flight have disjoint
 // ranges of at least two positions, so there are never more than half as many as positions:
@@ -80,9 +127,10 @@ class GroupStore {
 // One pool's queued reads and its drainers. Guarded by `mutex`.
 struct PoolQueue {
   std::mutex mutex;
-  std::array<std::deque<Position>, k_stage_kinds> pending;
-  std::array<int, k_stage_kinds> active{};  // drainers reading each kind now
-  std::array<int, k_stage_kinds> limit{};   // threads for each kind, once decided
+  std::array<std::deque<ReadRun>, k_stage_kinds> pending;
+  std::array<std::size_t, k_stage_kinds> queued{};  // reads in `pending`
+  std::array<int, k_stage_kinds> active{};          // drainers reading each kind now
+  std::array<int, k_stage_kinds> limit{};           // threads for each kind, once decided
   std::array<bool, k_stage_kinds> decided{};
   int drainers = 0;            // drain tasks spawned and not yet returned
   int team = 1;                // the pool's threads in this join

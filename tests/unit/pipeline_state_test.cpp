@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -40,6 +42,48 @@ TEST(GroupStore, StateKeepsItsAddressWhileTheStoreGrows) {
   EXPECT_EQ((std::set<GroupId>(more.begin(), more.end())).size(), more.size());
 }
 
+// A group's digests exist only while it is read: allocated by its first read (once, whichever
+// thread asks first), taken by its split, so a queued group costs no digest memory.
+TEST(GroupState, DigestSlotsExistFromTheFirstReadToTheSplit) {
+  GroupState group;
+  group.begin = 10;
+  group.end = 14;
+  EXPECT_EQ(group.digests.load(), nullptr) << "a queued group holds no digests";
+  Digest* const slots = group.digest_slots();
+  ASSERT_NE(slots, nullptr);
+  slots[3] = Digest{.high = 1, .low = 2};
+  EXPECT_EQ(group.digest_slots(), slots) << "the second read finds the first one's slots";
+  std::unique_ptr<Digest[]> taken = group.take_digests();
+  EXPECT_EQ(taken.get(), slots);
+  EXPECT_EQ(taken[3], (Digest{.high = 1, .low = 2}));
+  EXPECT_EQ(group.digests.load(), nullptr) << "the split took them";
+}
+
+// A queue holds runs of reads; a drainer takes a count of reads off the front, splitting the run
+// where the count ends, and the rest stays queued in order.
+TEST(ReadRun, TakeReadsSplitsTheRunWhereTheCountEnds) {
+  std::deque<ReadRun> runs{ReadRun{1, 0, 5}, ReadRun{2, 7, 9}};
+  std::vector<ReadRun> out;
+  EXPECT_EQ(take_reads(runs, 3, out), 3u);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].group, 1u);
+  EXPECT_EQ(out[0].begin, 0u);
+  EXPECT_EQ(out[0].end, 3u);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs.front().begin, 3u);
+  out.clear();
+  EXPECT_EQ(take_reads(runs, 3, out), 3u);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].begin, 3u);
+  EXPECT_EQ(out[0].end, 5u);
+  EXPECT_EQ(out[1].group, 2u);
+  EXPECT_EQ(out[1].begin, 7u);
+  EXPECT_EQ(out[1].end, 8u);
+  out.clear();
+  EXPECT_EQ(take_reads(runs, 10, out), 1u) << "only one read was left";
+  EXPECT_TRUE(runs.empty());
+}
+
 TEST(StageTally, LowerToAndRaiseToKeepTheExtremes) {
   StageTally tally;
   lower_to(tally.first_read_ns, 50);
@@ -59,6 +103,11 @@ PoolQueue& decided_queue(PoolQueue& queue, int team, std::array<int, k_stage_kin
   return queue;
 }
 
+// A queued run of one read, at `at`.
+ReadRun one_read(Position at) {
+  return ReadRun{0, at, at + 1};
+}
+
 constexpr std::size_t prefix = 0;
 constexpr std::size_t suffix = 1;
 constexpr std::size_t full = 2;
@@ -68,9 +117,9 @@ constexpr std::size_t full = 2;
 TEST(PoolQueue, KindsShareThePoolsReadersInsteadOfAddingUp) {
   PoolQueue queue;
   decided_queue(queue, 16, {2, 2, 2});
-  queue.pending[prefix] = {1, 2, 3};
-  queue.pending[suffix] = {4, 5};
-  queue.pending[full] = {6};
+  queue.pending[prefix] = {one_read(1), one_read(2), one_read(3)};
+  queue.pending[suffix] = {one_read(4), one_read(5)};
+  queue.pending[full] = {one_read(6)};
   EXPECT_EQ(pool_limit(queue), 2);
   EXPECT_EQ(wanted_drainers(queue), 2);
   EXPECT_EQ(next_kind(queue), prefix);
@@ -88,8 +137,8 @@ TEST(PoolQueue, KindsShareThePoolsReadersInsteadOfAddingUp) {
 TEST(PoolQueue, ThePoolLimitIsTheLargestKindsWithinTheTeam) {
   PoolQueue queue;
   decided_queue(queue, 4, {1, 1, 4});
-  queue.pending[prefix] = {1, 2};
-  queue.pending[full] = {3, 4, 5, 6, 7};
+  queue.pending[prefix] = {one_read(1), one_read(2)};
+  queue.pending[full] = {one_read(3), one_read(4), one_read(5), one_read(6), one_read(7)};
   EXPECT_EQ(pool_limit(queue), 4);
   EXPECT_EQ(wanted_drainers(queue), 4);
   queue.active[prefix] = 1;
@@ -104,7 +153,7 @@ TEST(PoolQueue, ThePoolLimitIsTheLargestKindsWithinTheTeam) {
 TEST(PoolQueue, AnUndecidedKindHasOneReader) {
   PoolQueue queue;
   queue.team = 16;
-  queue.pending[prefix] = {1, 2, 3};
+  queue.pending[prefix] = {one_read(1), one_read(2), one_read(3)};
   EXPECT_EQ(pool_limit(queue), 1);
   EXPECT_EQ(wanted_drainers(queue), 1);
   queue.active[prefix] = 1;
