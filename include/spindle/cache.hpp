@@ -121,6 +121,9 @@ class HashCache {
   // many files. Large, so that a directory's files land in few segments; a pending entry takes
   // ~100 bytes, so a batch holds ~6 MiB.
   static constexpr std::size_t k_batch = 65536;
+  // WAL pages (4 KiB) after which a write checkpoints: every 64 MiB instead of SQLite's default
+  // 4 MiB (a cold run over 100k small files took 2.5x as long with the default).
+  static constexpr int k_checkpoint_pages = 16384;
 
  private:
   struct Loaded {
@@ -145,6 +148,10 @@ class HashCache {
   std::span<const Loaded> find(const CacheKey& key) const;
   void write(std::vector<Pending>& batch);
   void disable(std::string_view what);
+  // Copies the WAL into the database, synced (the writes before it are not).
+  void checkpoint();
+  // sqlite3_wal_hook: the WAL's size in pages after each commit.
+  static int count_wal_pages(void* cache, sqlite3* db, const char* name, int pages);
   [[noreturn]] void fail(std::string_view what);  // a maintenance command cannot go on: Fatal
 
   std::filesystem::path m_path;
@@ -169,6 +176,7 @@ class HashCache {
   std::atomic<std::uint64_t> m_transactions{0};
   std::mutex m_db_mutex;  // one connection: one statement at a time
   bool m_broken = false;  // a write failed: no more writes this run (guarded by m_db_mutex)
+  int m_wal_pages = 0;    // the WAL's size at the last commit (guarded by m_db_mutex)
 };
 
 // A stable name for the filesystem of one st_dev, the device part of cache keys: st_dev numbers

@@ -126,6 +126,8 @@ bool is_damage(int status) {
 // Open `path` (an existing file) and make it a usable cache, or say why it is not one.
 Opened open_database(const std::filesystem::path& path) {
   Opened result;
+  struct stat info {};
+  const bool fresh = ::stat(path.c_str(), &info) == 0 && info.st_size == 0;
   int status = sqlite3_open_v2(path.c_str(), &result.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   const auto fail = [&](OpenStatus kind, std::string reason) {
     sqlite3_close(result.db);
@@ -157,23 +159,37 @@ Opened open_database(const std::filesystem::path& path) {
     return fail(OpenStatus::damaged, "cache schema version " + std::to_string(*version) + ", this spindle uses " +
                                          std::to_string(k_schema_version));
   }
-  // WAL: readers and one writer at once across processes; NORMAL: a power cut may lose the last
-  // transactions, never the database (what a cache needs, without an fsync per batch).
+  // Durability without an fsync that buys nothing (each one cost 10-200 ms on a busy disk; a
+  // first run into an empty cache made eight): synchronous=OFF while the run writes, NORMAL for
+  // every checkpoint (see HashCache::checkpoint). A run's transactions only append to the WAL,
+  // whose frames carry SQLite's own cumulative checksums: after a power cut, recovery keeps the
+  // longest intact prefix of whole transactions, so unsynced appends can lose the last batches,
+  // never the database. The database file itself is written only by checkpoints, and those
+  // sync the WAL before copying it in and the database before the WAL is reused. And whatever
+  // the disk does, a segment is used only when its own checksum (over its bytes, device,
+  // algorithm and directory) matches: a torn or stale page can cost a miss, never a wrong hash.
+  exec(result.db, "PRAGMA synchronous=OFF");
+  if (fresh) {
+    // A new, empty file: its first header is written with the rollback journal in memory (no
+    // -journal file to create, sync and unlink). A crash before that finishes leaves a file that
+    // is not yet a cache, which the next run moves aside and rebuilds like any damaged one.
+    exec(result.db, "PRAGMA journal_mode=MEMORY");
+  }
+  // WAL: readers and one writer at once across processes.
   std::optional<std::int64_t> wal = pragma_value(result.db, "PRAGMA journal_mode=WAL", status);
   if (!wal) {
     return fail(is_damage(status) ? OpenStatus::damaged : OpenStatus::failed, last_error(result.db));
   }
-  exec(result.db, "PRAGMA synchronous=NORMAL");
-  // Checkpoints (each with fsyncs) every 64 MiB of WAL instead of every 4 MiB: a cold run over
-  // 100k small files took 2.5x as long with the default.
-  exec(result.db, "PRAGMA wal_autocheckpoint=16384");
+  // No checkpoint inside a commit (it would run unsynced): HashCache::write checkpoints, synced,
+  // once the WAL holds k_checkpoint_pages; the last connection to close checkpoints what is left.
+  exec(result.db, "PRAGMA wal_autocheckpoint=0");
   // A page cache that holds the B-tree of a few hundred thousand entries: inserts in inode order
   // then touch pages already in memory instead of re-reading them from the WAL.
   exec(result.db, "PRAGMA cache_size=-32768");
-  // The last connection to close checkpoints the WAL into the database (with two fdatasyncs,
-  // ~60 ms here): kept, so that the database file alone holds the cache after a run (one can copy
-  // or back it up) and a damaged database file is noticed. SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE
-  // would save that time but leaves the entries in the WAL.
+  // The last connection to close checkpoints the WAL into the database (synced: ~60 ms here):
+  // kept, so that the database file alone holds the cache after a run (one can copy or back it
+  // up) and a damaged database file is noticed. SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE would save that
+  // time but leaves the entries in the WAL.
   if (*tables == 0 || *version < k_schema_version) {
     // A new file, or an older spindle's cache: its tables are replaced (its entries cannot be
     // converted: the old layout has no directory to group them by and they are only a cache).
@@ -305,7 +321,24 @@ std::unique_ptr<HashCache> HashCache::open(const std::filesystem::path& path, Lo
                 std::to_string(opened.rebuilt_from) + "), rebuilt in the format of this one (version " +
                 std::to_string(k_schema_version) + "): files are read again once");
   }
-  return std::unique_ptr<HashCache>(new HashCache(path, opened.db, log));
+  std::unique_ptr<HashCache> cache(new HashCache(path, opened.db, log));
+  sqlite3_wal_hook(opened.db, &HashCache::count_wal_pages, cache.get());
+  return cache;
+}
+
+int HashCache::count_wal_pages(void* cache, sqlite3* /*db*/, const char* /*name*/, int pages) {
+  static_cast<HashCache*>(cache)->m_wal_pages = pages;
+  return SQLITE_OK;
+}
+
+void HashCache::checkpoint() {
+  // Synced (see open_database): the WAL reaches the disk before the database is overwritten
+  // from it, and the database before the WAL is reused. PASSIVE: another process reading is
+  // not waited for (what it still needs stays in the WAL for a later checkpoint).
+  exec(m_db, "PRAGMA synchronous=NORMAL");
+  sqlite3_wal_checkpoint_v2(m_db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  exec(m_db, "PRAGMA synchronous=OFF");
+  m_wal_pages = 0;
 }
 
 HashCache::~HashCache() {
@@ -318,7 +351,9 @@ HashCache::~HashCache() {
     m_writer.join();
   }
   flush();
-  // The last connection to close checkpoints the WAL into the database.
+  // The last connection to close checkpoints the WAL into the database: synced, as every
+  // checkpoint is (see open_database).
+  exec(m_db, "PRAGMA synchronous=NORMAL");
   sqlite3_close(m_db);
 }
 
@@ -606,6 +641,8 @@ void HashCache::write(std::vector<Pending>& batch) {
   if (!ok || !exec(m_db, "COMMIT")) {
     disable("cannot write");
     exec(m_db, "ROLLBACK");
+  } else if (m_wal_pages >= k_checkpoint_pages) {
+    checkpoint();
   }
   batch.clear();
 }
