@@ -488,19 +488,50 @@ void HashCache::record(const CacheKey& key, std::string_view dir, std::string_vi
   if (it == m_dir_index.end()) {
     const std::string& stored = m_dirs.emplace_back(dir);
     it = m_dir_index.emplace(stored, static_cast<std::uint32_t>(m_dirs.size() - 1)).first;
+    m_first_segment.push_back(k_none);
   }
-  m_pending.push_back({key, it->second, std::string(name), digest});
-  if (m_pending.size() < k_batch) {
+  // The directory's segment on key's device (one, unless files of one directory are on
+  // several devices: bind mounts).
+  std::uint32_t* link = &m_first_segment[it->second];
+  while (*link != k_none && m_segments[*link].device != key.device) {
+    link = &m_segments[*link].next;
+  }
+  if (*link == k_none) {
+    *link = static_cast<std::uint32_t>(m_segments.size());
+    m_segments.push_back({.dir = it->second, .device = key.device, .count = 0, .entries = {}, .next = k_none});
+  }
+  Segment& segment = m_segments[*link];
+  append_segment_entry(segment.entries, {.inode = key.inode,
+                                         .stage = stage_code(key.stage),
+                                         .size = key.size,
+                                         .mtime_ns = key.mtime_ns,
+                                         .ctime_ns = key.ctime_ns,
+                                         .digest = digest,
+                                         .name = name});
+  ++segment.count;
+  if (++m_pending < k_batch) {
     return;
   }
   // A full batch goes to the writer thread: a pool thread never waits for the database (a WAL
   // checkpoint's fsync took seconds on a busy disk when readers wrote their own batches).
-  m_queue.push_back(std::move(m_pending));
-  m_pending = {};
+  m_queue.push_back(take_pending());
   if (!m_writer.joinable()) {
     m_writer = std::thread([this] { write_queued(); });
   }
   m_wake.notify_one();
+}
+
+HashCache::Batch HashCache::take_pending() {
+  Batch batch;
+  for (Segment& segment : m_segments) {
+    if (segment.count > 0) {
+      batch.push_back({&m_dirs[segment.dir], segment.device, segment.count, std::move(segment.entries)});
+      segment.entries = {};
+      segment.count = 0;
+    }
+  }
+  m_pending = 0;
+  return batch;
 }
 
 void HashCache::write_queued() {
@@ -510,7 +541,7 @@ void HashCache::write_queued() {
     if (m_queue.empty()) {
       return;  // stopped, nothing left
     }
-    std::vector<Pending> batch = std::move(m_queue.front());
+    Batch batch = std::move(m_queue.front());
     m_queue.pop_front();
     m_writing = true;
     lock.unlock();
@@ -522,64 +553,24 @@ void HashCache::write_queued() {
 }
 
 void HashCache::flush() {
-  std::vector<std::vector<Pending>> batches;
+  std::vector<Batch> batches;
   {
     std::unique_lock lock(m_pending_mutex);
-    for (std::vector<Pending>& queued : m_queue) {
+    for (Batch& queued : m_queue) {
       batches.push_back(std::move(queued));
     }
     m_queue.clear();
-    batches.push_back(std::move(m_pending));
-    m_pending = {};
+    batches.push_back(take_pending());
     m_idle.wait(lock, [this] { return !m_writing; });  // the writer's batch is in too
   }
-  for (std::vector<Pending>& batch : batches) {
+  for (Batch& batch : batches) {
     write(batch);
   }
 }
 
-void HashCache::write(std::vector<Pending>& batch) {
+void HashCache::write(Batch& batch) {
   if (batch.empty()) {
     return;
-  }
-  // One segment per (device, directory): group the batch (in inode order within a segment, so
-  // equal inputs give equal bytes). Sorted as compact keys, not through the entries.
-  struct SortKey {
-    std::uint64_t place;  // device << 32 | directory
-    std::uint64_t inode;
-    std::uint32_t index;
-  };
-  std::vector<SortKey> keys(batch.size());
-  for (std::uint32_t i = 0; i < keys.size(); ++i) {
-    const Pending& row = batch[i];
-    keys[i] = {(std::uint64_t{row.key.device} << 32) | row.dir, row.key.inode, i};
-  }
-  std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) {
-    return std::tie(a.place, a.inode, a.index) < std::tie(b.place, b.inode, b.index);
-  });
-  std::vector<std::uint32_t> order(batch.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    order[i] = keys[i].index;
-  }
-  // The groups, and each one's directory (m_dirs may grow meanwhile; its elements do not move).
-  struct Group {
-    std::size_t first;
-    std::size_t last;
-    const std::string* dir;
-  };
-  std::vector<Group> groups;
-  {
-    std::lock_guard lock(m_pending_mutex);
-    for (std::size_t first = 0; first < order.size();) {
-      const Pending& head = batch[order[first]];
-      std::size_t last = first + 1;
-      while (last < order.size() && batch[order[last]].key.device == head.key.device &&
-             batch[order[last]].dir == head.dir) {
-        ++last;
-      }
-      groups.push_back({first, last, &m_dirs[head.dir]});
-      first = last;
-    }
   }
   std::lock_guard lock(m_db_mutex);
   if (m_broken) {
@@ -600,11 +591,11 @@ void HashCache::write(std::vector<Pending>& batch) {
   bool ok = add_device.ok() && device_id.ok() && insert.ok();
   const std::int64_t algo = algo_code(m_algo);
   std::string segment;
-  for (const Group& group : groups) {
+  for (const Written& written : batch) {
     if (!ok) {
       break;
     }
-    const std::uint32_t d = batch[order[group.first]].key.device;
+    const std::uint32_t d = written.device;
     const std::string& device = m_devices.at(d);
     if (device_ids[d] < 0) {
       add_device.reset();
@@ -615,25 +606,15 @@ void HashCache::write(std::vector<Pending>& batch) {
       device_ids[d] = ok ? device_id.integer(0) : -1;
     }
     segment.clear();
-    segment.reserve((group.last - group.first) * 64);
-    append_segment_header(segment, group.last - group.first);
-    for (std::size_t i = group.first; i < group.last; ++i) {
-      const Pending& row = batch[order[i]];
-      append_segment_entry(segment, {.inode = row.key.inode,
-                                     .stage = stage_code(row.key.stage),
-                                     .size = row.key.size,
-                                     .mtime_ns = row.key.mtime_ns,
-                                     .ctime_ns = row.key.ctime_ns,
-                                     .digest = row.digest,
-                                     .name = row.name});
-    }
+    append_segment_header(segment, written.count);
+    segment += written.entries;
     if (ok) {
       insert.reset();
       insert.bind(1, device_ids[d]);
       insert.bind(2, algo);
-      insert.bind(3, std::string_view(*group.dir));
+      insert.bind(3, std::string_view(*written.dir));
       insert.bind(4, segment);
-      insert.bind(5, segment_checksum(device, algo, *group.dir, segment));
+      insert.bind(5, segment_checksum(device, algo, *written.dir, segment));
       ok = insert.step() == SQLITE_DONE;
     }
   }
