@@ -126,6 +126,8 @@ bool is_damage(int status) {
 // Open `path` (an existing file) and make it a usable cache, or say why it is not one.
 Opened open_database(const std::filesystem::path& path) {
   Opened result;
+  struct stat info {};
+  const bool fresh = ::stat(path.c_str(), &info) == 0 && info.st_size == 0;
   int status = sqlite3_open_v2(path.c_str(), &result.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   const auto fail = [&](OpenStatus kind, std::string reason) {
     sqlite3_close(result.db);
@@ -157,23 +159,37 @@ Opened open_database(const std::filesystem::path& path) {
     return fail(OpenStatus::damaged, "cache schema version " + std::to_string(*version) + ", this spindle uses " +
                                          std::to_string(k_schema_version));
   }
-  // WAL: readers and one writer at once across processes; NORMAL: a power cut may lose the last
-  // transactions, never the database (what a cache needs, without an fsync per batch).
+  // Durability without an fsync that buys nothing (each one cost 10-200 ms on a busy disk; a
+  // first run into an empty cache made eight): synchronous=OFF while the run writes, NORMAL for
+  // every checkpoint (see HashCache::checkpoint). A run's transactions only append to the WAL,
+  // whose frames carry SQLite's own cumulative checksums: after a power cut, recovery keeps the
+  // longest intact prefix of whole transactions, so unsynced appends can lose the last batches,
+  // never the database. The database file itself is written only by checkpoints, and those
+  // sync the WAL before copying it in and the database before the WAL is reused. And whatever
+  // the disk does, a segment is used only when its own checksum (over its bytes, device,
+  // algorithm and directory) matches: a torn or stale page can cost a miss, never a wrong hash.
+  exec(result.db, "PRAGMA synchronous=OFF");
+  if (fresh) {
+    // A new, empty file: its first header is written with the rollback journal in memory (no
+    // -journal file to create, sync and unlink). A crash before that finishes leaves a file that
+    // is not yet a cache, which the next run moves aside and rebuilds like any damaged one.
+    exec(result.db, "PRAGMA journal_mode=MEMORY");
+  }
+  // WAL: readers and one writer at once across processes.
   std::optional<std::int64_t> wal = pragma_value(result.db, "PRAGMA journal_mode=WAL", status);
   if (!wal) {
     return fail(is_damage(status) ? OpenStatus::damaged : OpenStatus::failed, last_error(result.db));
   }
-  exec(result.db, "PRAGMA synchronous=NORMAL");
-  // Checkpoints (each with fsyncs) every 64 MiB of WAL instead of every 4 MiB: a cold run over
-  // 100k small files took 2.5x as long with the default.
-  exec(result.db, "PRAGMA wal_autocheckpoint=16384");
+  // No checkpoint inside a commit (it would run unsynced): HashCache::write checkpoints, synced,
+  // once the WAL holds k_checkpoint_pages; the last connection to close checkpoints what is left.
+  exec(result.db, "PRAGMA wal_autocheckpoint=0");
   // A page cache that holds the B-tree of a few hundred thousand entries: inserts in inode order
   // then touch pages already in memory instead of re-reading them from the WAL.
   exec(result.db, "PRAGMA cache_size=-32768");
-  // The last connection to close checkpoints the WAL into the database (with two fdatasyncs,
-  // ~60 ms here): kept, so that the database file alone holds the cache after a run (one can copy
-  // or back it up) and a damaged database file is noticed. SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE
-  // would save that time but leaves the entries in the WAL.
+  // The last connection to close checkpoints the WAL into the database (synced: ~60 ms here):
+  // kept, so that the database file alone holds the cache after a run (one can copy or back it
+  // up) and a damaged database file is noticed. SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE would save that
+  // time but leaves the entries in the WAL.
   if (*tables == 0 || *version < k_schema_version) {
     // A new file, or an older spindle's cache: its tables are replaced (its entries cannot be
     // converted: the old layout has no directory to group them by and they are only a cache).
@@ -305,7 +321,24 @@ std::unique_ptr<HashCache> HashCache::open(const std::filesystem::path& path, Lo
                 std::to_string(opened.rebuilt_from) + "), rebuilt in the format of this one (version " +
                 std::to_string(k_schema_version) + "): files are read again once");
   }
-  return std::unique_ptr<HashCache>(new HashCache(path, opened.db, log));
+  std::unique_ptr<HashCache> cache(new HashCache(path, opened.db, log));
+  sqlite3_wal_hook(opened.db, &HashCache::count_wal_pages, cache.get());
+  return cache;
+}
+
+int HashCache::count_wal_pages(void* cache, sqlite3* /*db*/, const char* /*name*/, int pages) {
+  static_cast<HashCache*>(cache)->m_wal_pages = pages;
+  return SQLITE_OK;
+}
+
+void HashCache::checkpoint() {
+  // Synced (see open_database): the WAL reaches the disk before the database is overwritten
+  // from it, and the database before the WAL is reused. PASSIVE: another process reading is
+  // not waited for (what it still needs stays in the WAL for a later checkpoint).
+  exec(m_db, "PRAGMA synchronous=NORMAL");
+  sqlite3_wal_checkpoint_v2(m_db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  exec(m_db, "PRAGMA synchronous=OFF");
+  m_wal_pages = 0;
 }
 
 HashCache::~HashCache() {
@@ -318,7 +351,9 @@ HashCache::~HashCache() {
     m_writer.join();
   }
   flush();
-  // The last connection to close checkpoints the WAL into the database.
+  // The last connection to close checkpoints the WAL into the database: synced, as every
+  // checkpoint is (see open_database).
+  exec(m_db, "PRAGMA synchronous=NORMAL");
   sqlite3_close(m_db);
 }
 
@@ -453,19 +488,50 @@ void HashCache::record(const CacheKey& key, std::string_view dir, std::string_vi
   if (it == m_dir_index.end()) {
     const std::string& stored = m_dirs.emplace_back(dir);
     it = m_dir_index.emplace(stored, static_cast<std::uint32_t>(m_dirs.size() - 1)).first;
+    m_first_segment.push_back(k_none);
   }
-  m_pending.push_back({key, it->second, std::string(name), digest});
-  if (m_pending.size() < k_batch) {
+  // The directory's segment on key's device (one, unless files of one directory are on
+  // several devices: bind mounts).
+  std::uint32_t* link = &m_first_segment[it->second];
+  while (*link != k_none && m_segments[*link].device != key.device) {
+    link = &m_segments[*link].next;
+  }
+  if (*link == k_none) {
+    *link = static_cast<std::uint32_t>(m_segments.size());
+    m_segments.push_back({.dir = it->second, .device = key.device, .count = 0, .entries = {}, .next = k_none});
+  }
+  Segment& segment = m_segments[*link];
+  append_segment_entry(segment.entries, {.inode = key.inode,
+                                         .stage = stage_code(key.stage),
+                                         .size = key.size,
+                                         .mtime_ns = key.mtime_ns,
+                                         .ctime_ns = key.ctime_ns,
+                                         .digest = digest,
+                                         .name = name});
+  ++segment.count;
+  if (++m_pending < k_batch) {
     return;
   }
   // A full batch goes to the writer thread: a pool thread never waits for the database (a WAL
   // checkpoint's fsync took seconds on a busy disk when readers wrote their own batches).
-  m_queue.push_back(std::move(m_pending));
-  m_pending = {};
+  m_queue.push_back(take_pending());
   if (!m_writer.joinable()) {
     m_writer = std::thread([this] { write_queued(); });
   }
   m_wake.notify_one();
+}
+
+HashCache::Batch HashCache::take_pending() {
+  Batch batch;
+  for (Segment& segment : m_segments) {
+    if (segment.count > 0) {
+      batch.push_back({&m_dirs[segment.dir], segment.device, segment.count, std::move(segment.entries)});
+      segment.entries = {};
+      segment.count = 0;
+    }
+  }
+  m_pending = 0;
+  return batch;
 }
 
 void HashCache::write_queued() {
@@ -475,7 +541,7 @@ void HashCache::write_queued() {
     if (m_queue.empty()) {
       return;  // stopped, nothing left
     }
-    std::vector<Pending> batch = std::move(m_queue.front());
+    Batch batch = std::move(m_queue.front());
     m_queue.pop_front();
     m_writing = true;
     lock.unlock();
@@ -487,64 +553,24 @@ void HashCache::write_queued() {
 }
 
 void HashCache::flush() {
-  std::vector<std::vector<Pending>> batches;
+  std::vector<Batch> batches;
   {
     std::unique_lock lock(m_pending_mutex);
-    for (std::vector<Pending>& queued : m_queue) {
+    for (Batch& queued : m_queue) {
       batches.push_back(std::move(queued));
     }
     m_queue.clear();
-    batches.push_back(std::move(m_pending));
-    m_pending = {};
+    batches.push_back(take_pending());
     m_idle.wait(lock, [this] { return !m_writing; });  // the writer's batch is in too
   }
-  for (std::vector<Pending>& batch : batches) {
+  for (Batch& batch : batches) {
     write(batch);
   }
 }
 
-void HashCache::write(std::vector<Pending>& batch) {
+void HashCache::write(Batch& batch) {
   if (batch.empty()) {
     return;
-  }
-  // One segment per (device, directory): group the batch (in inode order within a segment, so
-  // equal inputs give equal bytes). Sorted as compact keys, not through the entries.
-  struct SortKey {
-    std::uint64_t place;  // device << 32 | directory
-    std::uint64_t inode;
-    std::uint32_t index;
-  };
-  std::vector<SortKey> keys(batch.size());
-  for (std::uint32_t i = 0; i < keys.size(); ++i) {
-    const Pending& row = batch[i];
-    keys[i] = {(std::uint64_t{row.key.device} << 32) | row.dir, row.key.inode, i};
-  }
-  std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) {
-    return std::tie(a.place, a.inode, a.index) < std::tie(b.place, b.inode, b.index);
-  });
-  std::vector<std::uint32_t> order(batch.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    order[i] = keys[i].index;
-  }
-  // The groups, and each one's directory (m_dirs may grow meanwhile; its elements do not move).
-  struct Group {
-    std::size_t first;
-    std::size_t last;
-    const std::string* dir;
-  };
-  std::vector<Group> groups;
-  {
-    std::lock_guard lock(m_pending_mutex);
-    for (std::size_t first = 0; first < order.size();) {
-      const Pending& head = batch[order[first]];
-      std::size_t last = first + 1;
-      while (last < order.size() && batch[order[last]].key.device == head.key.device &&
-             batch[order[last]].dir == head.dir) {
-        ++last;
-      }
-      groups.push_back({first, last, &m_dirs[head.dir]});
-      first = last;
-    }
   }
   std::lock_guard lock(m_db_mutex);
   if (m_broken) {
@@ -565,11 +591,11 @@ void HashCache::write(std::vector<Pending>& batch) {
   bool ok = add_device.ok() && device_id.ok() && insert.ok();
   const std::int64_t algo = algo_code(m_algo);
   std::string segment;
-  for (const Group& group : groups) {
+  for (const Written& written : batch) {
     if (!ok) {
       break;
     }
-    const std::uint32_t d = batch[order[group.first]].key.device;
+    const std::uint32_t d = written.device;
     const std::string& device = m_devices.at(d);
     if (device_ids[d] < 0) {
       add_device.reset();
@@ -580,25 +606,15 @@ void HashCache::write(std::vector<Pending>& batch) {
       device_ids[d] = ok ? device_id.integer(0) : -1;
     }
     segment.clear();
-    segment.reserve((group.last - group.first) * 64);
-    append_segment_header(segment, group.last - group.first);
-    for (std::size_t i = group.first; i < group.last; ++i) {
-      const Pending& row = batch[order[i]];
-      append_segment_entry(segment, {.inode = row.key.inode,
-                                     .stage = stage_code(row.key.stage),
-                                     .size = row.key.size,
-                                     .mtime_ns = row.key.mtime_ns,
-                                     .ctime_ns = row.key.ctime_ns,
-                                     .digest = row.digest,
-                                     .name = row.name});
-    }
+    append_segment_header(segment, written.count);
+    segment += written.entries;
     if (ok) {
       insert.reset();
       insert.bind(1, device_ids[d]);
       insert.bind(2, algo);
-      insert.bind(3, std::string_view(*group.dir));
+      insert.bind(3, std::string_view(*written.dir));
       insert.bind(4, segment);
-      insert.bind(5, segment_checksum(device, algo, *group.dir, segment));
+      insert.bind(5, segment_checksum(device, algo, *written.dir, segment));
       ok = insert.step() == SQLITE_DONE;
     }
   }
@@ -606,6 +622,8 @@ void HashCache::write(std::vector<Pending>& batch) {
   if (!ok || !exec(m_db, "COMMIT")) {
     disable("cannot write");
     exec(m_db, "ROLLBACK");
+  } else if (m_wal_pages >= k_checkpoint_pages) {
+    checkpoint();
   }
   batch.clear();
 }

@@ -431,7 +431,7 @@ std::uint64_t HashCache::clear() {
     fail("cannot write");
   }
   // Give the space back: a cleared cache should not keep its old size on disk.
-  sqlite3_exec(m_db, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;", nullptr, nullptr, nullptr);
+  sqlite3_exec(m_db, "PRAGMA synchronous=NORMAL; PRAGMA wal_checkpoint(TRUNCATE); VACUUM;", nullptr, nullptr, nullptr);
   return deleted;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -58,6 +59,100 @@ void sql(const std::string& path, const char* statement) {
   sqlite3_free(error);
   sqlite3_close(db);
 }
+
+// While it lives, every SQLite connection opened goes through this VFS: the default one, with
+// its syncs and rollback-journal opens counted (what a cache write costs in fsyncs).
+class CountingVfs {
+ public:
+  CountingVfs() {
+    s_self = this;
+    m_base = sqlite3_vfs_find(nullptr);
+    m_vfs = *m_base;
+    m_vfs.zName = "spindle-counting";
+    m_vfs.szOsFile = static_cast<int>(sizeof(File)) + m_base->szOsFile;
+    m_vfs.xOpen = &CountingVfs::open;
+    m_methods = {};
+    m_methods.iVersion = 3;
+    m_methods.xClose = [](sqlite3_file* f) {
+      const int status = real(f)->pMethods->xClose(real(f));
+      f->pMethods = nullptr;
+      return status;
+    };
+    m_methods.xRead = [](sqlite3_file* f, void* p, int n, sqlite3_int64 o) {
+      return real(f)->pMethods->xRead(real(f), p, n, o);
+    };
+    m_methods.xWrite = [](sqlite3_file* f, const void* p, int n, sqlite3_int64 o) {
+      return real(f)->pMethods->xWrite(real(f), p, n, o);
+    };
+    m_methods.xTruncate = [](sqlite3_file* f, sqlite3_int64 n) { return real(f)->pMethods->xTruncate(real(f), n); };
+    m_methods.xSync = [](sqlite3_file* f, int flags) {
+      ++s_self->m_syncs;
+      return real(f)->pMethods->xSync(real(f), flags);
+    };
+    m_methods.xFileSize = [](sqlite3_file* f, sqlite3_int64* n) { return real(f)->pMethods->xFileSize(real(f), n); };
+    m_methods.xLock = [](sqlite3_file* f, int l) { return real(f)->pMethods->xLock(real(f), l); };
+    m_methods.xUnlock = [](sqlite3_file* f, int l) { return real(f)->pMethods->xUnlock(real(f), l); };
+    m_methods.xCheckReservedLock = [](sqlite3_file* f, int* r) {
+      return real(f)->pMethods->xCheckReservedLock(real(f), r);
+    };
+    m_methods.xFileControl = [](sqlite3_file* f, int op, void* a) {
+      return real(f)->pMethods->xFileControl(real(f), op, a);
+    };
+    m_methods.xSectorSize = [](sqlite3_file* f) { return real(f)->pMethods->xSectorSize(real(f)); };
+    m_methods.xDeviceCharacteristics = [](sqlite3_file* f) {
+      return real(f)->pMethods->xDeviceCharacteristics(real(f));
+    };
+    m_methods.xShmMap = [](sqlite3_file* f, int i, int size, int extend, void volatile** p) {
+      return real(f)->pMethods->xShmMap(real(f), i, size, extend, p);
+    };
+    m_methods.xShmLock = [](sqlite3_file* f, int offset, int n, int flags) {
+      return real(f)->pMethods->xShmLock(real(f), offset, n, flags);
+    };
+    m_methods.xShmBarrier = [](sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); };
+    m_methods.xShmUnmap = [](sqlite3_file* f, int del) { return real(f)->pMethods->xShmUnmap(real(f), del); };
+    m_methods.xFetch = [](sqlite3_file* f, sqlite3_int64 o, int n, void** p) {
+      return real(f)->pMethods->xFetch(real(f), o, n, p);
+    };
+    m_methods.xUnfetch = [](sqlite3_file* f, sqlite3_int64 o, void* p) {
+      return real(f)->pMethods->xUnfetch(real(f), o, p);
+    };
+    sqlite3_vfs_register(&m_vfs, 1);
+  }
+  ~CountingVfs() {
+    sqlite3_vfs_unregister(&m_vfs);
+    s_self = nullptr;
+  }
+  CountingVfs(const CountingVfs&) = delete;
+  CountingVfs& operator=(const CountingVfs&) = delete;
+
+  int syncs() const { return m_syncs.load(); }
+  int journals() const { return m_journals.load(); }
+
+ private:
+  struct File {
+    sqlite3_file base;
+    sqlite3_file* real;
+  };
+  static sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
+  static int open(sqlite3_vfs* /*vfs*/, const char* name, sqlite3_file* f, int flags, int* out) {
+    File* file = reinterpret_cast<File*>(f);
+    file->real = reinterpret_cast<sqlite3_file*>(file + 1);
+    const int status = s_self->m_base->xOpen(s_self->m_base, name, file->real, flags, out);
+    file->base.pMethods = file->real->pMethods != nullptr ? &s_self->m_methods : nullptr;
+    if ((flags & SQLITE_OPEN_MAIN_JOURNAL) != 0) {
+      ++s_self->m_journals;
+    }
+    return status;
+  }
+
+  // SQLite's callbacks carry no context of ours; one instance at a time, in one test.
+  static inline CountingVfs* s_self = nullptr;
+  sqlite3_vfs* m_base;
+  sqlite3_vfs m_vfs;
+  sqlite3_io_methods m_methods;
+  std::atomic<int> m_syncs{0};
+  std::atomic<int> m_journals{0};
+};
 
 class HashCacheTest : public ::testing::Test {
  protected:
@@ -298,6 +393,85 @@ TEST_F(HashCacheTest, ABatchWritesOneSegmentPerDirectory) {
   sqlite3_finalize(statement);
   sqlite3_close(db);
   EXPECT_EQ(reopen()->summary().entries, 1000u);
+}
+
+TEST_F(HashCacheTest, AFirstRunSyncsOnlyForTheCheckpointAtClose) {
+  // A run into an empty cache: creating it and writing a batch append to the WAL unsynced; the
+  // one synced step is the checkpoint when the last connection closes (the WAL, then the
+  // database), after which the database file alone holds every entry.
+  CountingVfs vfs;
+  {
+    std::unique_ptr<HashCache> cache = reopen();
+    for (std::uint64_t i = 0; i < 1000; ++i) {
+      CacheKey key = base_key();
+      key.inode = i;
+      cache->record(key, "/tree/d" + std::to_string(i % 10) + "/", "f" + std::to_string(i), m_digest);
+    }
+    cache->flush();
+    EXPECT_EQ(vfs.syncs(), 0) << "creating the cache and writing a batch: no fsync";
+    EXPECT_EQ(vfs.journals(), 0) << "no rollback journal file is made";
+  }
+  EXPECT_GE(vfs.syncs(), 2) << "closing checkpoints synced: the WAL, then the database";
+  EXPECT_FALSE(std::filesystem::exists(m_path + "-wal")) << "checkpointed into the database";
+  std::unique_ptr<HashCache> cache = reopen();
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    CacheKey key = base_key();
+    key.inode = i;
+    ASSERT_EQ(cache->lookup(key, false), m_digest) << i;
+  }
+  EXPECT_EQ(m_sink.contents(), "");
+}
+
+TEST_F(HashCacheTest, AStaleOrZeroedPageNeverYieldsAWrongDigest) {
+  // What a power cut can leave of unsynced writes: pages of the database from before a run
+  // mixed with pages from after it, or pages never written. Every such mix gives each file
+  // its right digest or none (a miss), never another's.
+  const auto fill = [&](std::int64_t mtime, const Digest& digest) {
+    std::unique_ptr<HashCache> cache = reopen();
+    for (std::uint64_t i = 0; i < 300; ++i) {
+      CacheKey key = base_key();
+      key.inode = i;
+      key.mtime_ns = mtime;
+      cache->record(key, "/tree/d" + std::to_string(i % 3) + "/", "f" + std::to_string(i), digest);
+    }
+  };
+  const Digest before{1, 1};
+  const Digest after{2, 2};
+  fill(1, before);
+  const std::string old_bytes = slurp(m_path);
+  fill(2, after);  // the same files changed: newer entries
+  const std::string new_bytes = slurp(m_path);
+  ASSERT_GT(new_bytes.size(), 4096u * 4);
+  int checked = 0;
+  for (std::size_t page = 0; page * 4096 < new_bytes.size(); ++page) {
+    for (const bool zeroed : {false, true}) {
+      std::string mixed = new_bytes;
+      if (zeroed) {
+        std::fill_n(mixed.begin() + static_cast<std::ptrdiff_t>(page * 4096), 4096, '\0');
+      } else if ((page + 1) * 4096 <= old_bytes.size()) {
+        std::copy_n(old_bytes.begin() + static_cast<std::ptrdiff_t>(page * 4096), 4096,
+                    mixed.begin() + static_cast<std::ptrdiff_t>(page * 4096));
+      }
+      std::filesystem::remove(m_path + ".corrupt");
+      std::filesystem::remove(m_path + "-wal");
+      spit(m_path, mixed);
+      std::unique_ptr<HashCache> cache = open();
+      ASSERT_NE(cache, nullptr) << "a damaged cache is moved aside and rebuilt, the run goes on";
+      cache->load(HashAlgo::xxh128, k_devices);
+      for (std::uint64_t i = 0; i < 300; ++i) {
+        CacheKey key = base_key();
+        key.inode = i;
+        key.mtime_ns = 1;
+        const std::optional<Digest> old_digest = cache->lookup(key, false);
+        EXPECT_TRUE(!old_digest || *old_digest == before) << "page " << page << " file " << i;
+        key.mtime_ns = 2;
+        const std::optional<Digest> new_digest = cache->lookup(key, false);
+        EXPECT_TRUE(!new_digest || *new_digest == after) << "page " << page << " file " << i;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 8);
 }
 
 TEST_F(HashCacheTest, AFileUnderTwoPathsIsFoundByItsStateNeverByAnother) {
