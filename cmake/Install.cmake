@@ -3,6 +3,9 @@
 # (`spindle completions SHELL`), so they list exactly its commands and flags.
 include(GNUInstallDirs)
 install(TARGETS spindle RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(SPINDLE_MPI_ENABLED)  # next to spindle: `spindle group --mpi` runs it from there
+  install(TARGETS spindle-mpi RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 
 # spindle(1) and one page per command; the actions share spindle-actions(1), and
 # spindle-link(1) ... spindle-dedupe(1) are symbolic links to it (as Debian policy prefers to .so
@@ -23,6 +26,13 @@ foreach(action IN LISTS SPINDLE_MAN_ACTION_ALIASES)
     message(STATUS \"Installing: \${dir}/spindle-${action}.1 -> spindle-actions.1\")
     file(CREATE_LINK spindle-actions.1 \"\${dir}/spindle-${action}.1\" SYMBOLIC)")
 endforeach()
+# spindle-mpi(1): a link to spindle-group(1), which documents --mpi.
+if(SPINDLE_MPI_ENABLED)
+  install(CODE "
+    set(dir \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_MANDIR}/man1\")
+    message(STATUS \"Installing: \${dir}/spindle-mpi.1 -> spindle-group.1\")
+    file(CREATE_LINK spindle-group.1 \"\${dir}/spindle-mpi.1\" SYMBOLIC)")
+endif()
 
 set(SPINDLE_COMPLETIONS_DIR ${PROJECT_BINARY_DIR}/completions)
 set(SPINDLE_COMPLETION_FILES

@@ -5,10 +5,11 @@
 # --deb adds what packaging/build-deb.sh and tests/packaging/test_deb.sh need (debhelper, lintian,
 # mmdebstrap for the clean root the package is installed in).
 # zsh and fish are here for the syntax check of the completions they get (tests/cli/test_completions.py),
-# man-db for `man -w` in the package test.
+# man-db for `man -w` in the package test, Open MPI for spindle-mpi (`group --mpi`) and its tests.
 set -eu
 packages="cmake ninja-build g++ pkg-config libxxhash-dev libcli11-dev libudev-dev libsqlite3-dev libgtest-dev libgmock-dev
-python3 e2fsprogs btrfs-progs xfsprogs util-linux mount xxhash fdupes groff-base zsh fish man-db"
+python3 e2fsprogs btrfs-progs xfsprogs util-linux mount xxhash fdupes groff-base zsh fish man-db
+libopenmpi-dev openmpi-bin"
 for option in "$@"; do
   case $option in
     --clang) packages="$packages clang-14 libomp-14-dev libclang-rt-14-dev" ;;

@@ -59,6 +59,7 @@ struct Config {
   bool dirs = false;                          // --dirs: also report duplicate directories (dir_groups.hpp)
   bool dirs_ignore_names = false;             // --dirs-ignore-names: directories compare file contents only
   bool paranoid = false;                      // --paranoid: compare every group's files byte by byte after hashing
+  bool mpi = false;                           // --mpi: run as one rank of an MPI job (spindle-mpi; src/mpi)
 };
 
 // Which whole byte count a fractional size means. A bound is a byte count: --min-size 6.5 means

@@ -10,6 +10,7 @@
 #include <spindle/log.hpp>
 #include <spindle/run_stats.hpp>
 #include <spindle/threads_spec.hpp>
+#include <spindle/walk.hpp>
 
 #include <cstdint>
 #include <string>
@@ -19,6 +20,7 @@ namespace spindle {
 
 class DeviceProbe;
 class FileReader;
+class Progress;
 struct Calibration;
 
 // Files with identical content. `files` is sorted by path (bytewise).
@@ -69,6 +71,13 @@ struct RunInputs {
 // in one join} → sort. File errors are logged as they happen and collected in the result; nothing
 // is printed to stdout.
 GroupResult run_group(const Config& config, Logger& log, const CancelToken& cancel, const RunInputs& inputs);
+
+// What run_group does after its walk (aliases, sizes, devices, the staged hashing, the report's
+// order), for a caller that walked its own way: spindle-mpi gives each rank the files of the size
+// classes it owns (mpi_group.hpp). `walk_ns` is the walk's time for the stats; `progress` has
+// begun its walk stage.
+GroupResult group_walked(WalkResult walked, std::uint64_t walk_ns, const Config& config, Logger& log,
+                         const CancelToken& cancel, const RunInputs& inputs, Progress& progress);
 
 // Order groups for the report: most wasted space first, then larger size, hash, first path.
 void sort_groups(std::vector<DuplicateGroup>& groups, const FileTable& files);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace spindle {
@@ -42,6 +43,19 @@ struct WalkBudget {
   std::uint64_t max_bytes = UINT64_MAX;
   std::uint64_t bytes_per_file = UINT64_MAX;
   std::function<bool()> out_of_time;  // null: no deadline
+  // A directory found below a PATH that the walk would enter, past the filters (hidden,
+  // --exclude, -x). The walk lists the PATHs only and hands each such directory to `hand_off`
+  // instead (called from the walk's threads): spindle-mpi's ranks share a walk so
+  // (mpi_walk.cpp). `parent_fd` is open on the directory holding the entry `name`, whose st_dev is
+  // `parent_dev`; `root` indexes the PATHs. Null: the walk enters them.
+  struct HandOff {
+    const std::string& path;
+    std::uint32_t root;
+    int parent_fd;
+    const char* name;
+    std::uint64_t parent_dev;
+  };
+  std::function<void(const HandOff&)> hand_off = {};  // (= {}: designated initializers may leave it out)
 };
 
 // Walk config.paths recursively in parallel with raw syscalls (open/getdents64/fstatat).

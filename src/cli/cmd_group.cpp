@@ -2,6 +2,7 @@
 #include "commands.hpp"
 #include "exit_code.hpp"
 #include "flags.hpp"
+#include "group_mpi.hpp"
 #include "output.hpp"
 
 #include <spindle/calibrate.hpp>
@@ -18,14 +19,13 @@
 
 namespace spindle::cli {
 
-namespace {
-
-// Not one PATH could be walked: nothing was found at all, and errors say why. A report of
-// that is no report of the files.
+// A report of that is no report of the files.
 bool nothing_walked(const GroupResult& result) {
   const RunStats& stats = result.stats;
   return !result.errors.empty() && stats.files_scanned == 0 && stats.directories == 0 && stats.skipped_special == 0;
 }
+
+namespace {
 
 // What `group` takes beyond the Config: --files-from/--null and -z.
 struct GroupOptions {
@@ -81,6 +81,9 @@ int run_streamed(Context& context, Config& config, Logger& log, OutputFile& outp
 
 int run(Context& context, const GroupOptions& options) {
   Config& config = context.config;
+  if (config.mpi) {  // before anything reads standard input: under mpirun, rank 0 does
+    return run_group_mpi(context, options.list, options.filter, options.zero);
+  }
   Logger log = make_logger(config);
   std::size_t list_errors = 0;
   if (!options.list.files_from.empty()) {
@@ -156,6 +159,7 @@ Command register_group(CLI::App& root, Context& context) {
   add_dir_flags(*app, config);
   add_read_flags(*app, config);
   add_threads_flag(*app, config);
+  add_mpi_flag(*app, config);
   add_cache_flags(*app, config);
   add_report_flags(*app, config);
   add_zero_flag(*app, options->zero);

@@ -19,6 +19,7 @@ void add_candidate_flags(CLI::App& app, Config& config);  // add_size_flags, --i
 void add_size_flags(CLI::App& app, Config& config);       // --min-size, --max-size
 void add_dir_flags(CLI::App& app, Config& config);        // --dirs, --dirs-ignore-names (group only)
 void add_threads_flag(CLI::App& app, Config& config);
+void add_mpi_flag(CLI::App& app, Config& config);      // --mpi (group only), group "Threads"
 void add_report_flags(CLI::App& app, Config& config);  // --format, then add_output_flags
 void add_output_flags(CLI::App& app, Config& config);  // -o, --stats, --progress
 // group's reading flags: --paranoid.

@@ -178,16 +178,19 @@ void sort_groups(std::vector<DuplicateGroup>& groups, const FileTable& files) {
 }
 
 GroupResult run_group(const Config& config, Logger& log, const CancelToken& cancel, const RunInputs& inputs) {
+  // Two phases: the walk, then the reads (prefix, suffix and full reads of different groups overlap).
+  Progress progress(log, progress_enabled(config.progress), {.stages = 2});
+  const Clock::time_point t = Clock::now();
+  progress.begin_stage("walk", 0, 0);
+  WalkResult walked = walk(config, log, cancel, inputs.probe.mounts(), &progress);
+  return group_walked(std::move(walked), elapsed_ns(t), config, log, cancel, inputs, progress);
+}
+
+GroupResult group_walked(WalkResult walked, std::uint64_t walk_ns, const Config& config, Logger& log,
+                         const CancelToken& cancel, const RunInputs& inputs, Progress& progress) {
   GroupResult result;
   RunStats& stats = result.stats;
   const Clock::time_point run_start = Clock::now();
-
-  // Walk.
-  // Two phases: the walk, then the reads (prefix, suffix and full reads of different groups overlap).
-  Progress progress(log, progress_enabled(config.progress), {.stages = 2});
-  Clock::time_point t = Clock::now();
-  progress.begin_stage("walk", 0, 0);
-  WalkResult walked = walk(config, log, cancel, inputs.probe.mounts(), &progress);
   result.files = std::move(walked.files);
   result.errors = std::move(walked.errors);
   stats.directories = walked.directories;
@@ -197,7 +200,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   for (FileIndex f = 0; f < result.files.size(); ++f) {
     stats.bytes_scanned += result.files[f].size;
   }
-  stats.stages.push_back({"walk", 0, result.files.size(), 0, 0, elapsed_ns(t), {}});
+  stats.stages.push_back({"walk", 0, result.files.size(), 0, 0, walk_ns, {}});
   if (cancel.cancelled()) {
     result.cancelled = true;
     return result;
@@ -206,7 +209,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
   warn_absorbed_roots(config, log);
 
   // Size.
-  t = Clock::now();
+  Clock::time_point t = Clock::now();
   Candidates candidates = drop_unreportable(group_by_size(files, config), files, config);
   stats.stages.push_back({"size", files.size(), candidates.files.size(), candidates.groups(), 0, elapsed_ns(t), {}});
 
@@ -322,7 +325,7 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
                                      .idle_ns = available > busy ? available - busy : 0,
                                      .max_running = counters.max_running.load()});
   }
-  stats.elapsed_ns = elapsed_ns(run_start);
+  stats.elapsed_ns = walk_ns + elapsed_ns(run_start);
   return result;
 }
 

@@ -142,6 +142,15 @@ class Walker {
   void fail(WorkerOutput& out, std::string path, int errnum, const char* op) const;
   // Counts a listed file against the budget; stops the walk (m_cancel) when it is spent.
   void spend_budget(std::uint64_t size);
+  // WalkBudget::hand_off: true when the directory went there, not to this walk.
+  bool hand_off(const std::string& path, const DirTask& task, int parent_fd, const char* name,
+                std::uint64_t parent_dev) const {
+    if (m_budget == nullptr || !m_budget->hand_off) {
+      return false;
+    }
+    m_budget->hand_off({path, task.root, parent_fd, name, parent_dev});
+    return true;
+  }
   bool out_of_time() const { return m_budget != nullptr && m_budget->out_of_time && m_budget->out_of_time(); }
   // Moves the batch into the table. `dir` is the batch's directory in the table, added from
   // `prefix` on the first flush of that directory.
@@ -456,6 +465,9 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
         continue;
       }
       if (type == DT_DIR && !m_config.one_file_system && !m_config.follow_links) {
+        if (hand_off(path, task, fd, name, dir_st.st_dev)) {
+          continue;
+        }
         scope.spawn([this, &scope, sub = DirTask{path, task.root_dev, {}, dir_st.st_dev, task.root, 0}](Worker& w) {
           walk_dir(scope, w, sub);
         });
@@ -487,6 +499,9 @@ void Walker::walk_dir(Scope& scope, Worker& worker, const DirTask& task) {
         }
         if (type == DT_LNK) {
           out.linked_dirs.push_back(DirTask{path, task.root_dev, ancestors, dir_st.st_dev, task.root, 0});
+          continue;
+        }
+        if (hand_off(path, task, fd, name, dir_st.st_dev)) {
           continue;
         }
         scope.spawn([this, &scope, sub = DirTask{path, task.root_dev, ancestors, dir_st.st_dev, task.root, 0}](

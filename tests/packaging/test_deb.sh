@@ -45,6 +45,8 @@ done
 dpkg-deb -c "$deb" | awk '{ sub(/^\./, "", $6); print $6 ($7 == "->" ? " -> " $8 : "") }' >"$work/contents"
 expect() { grep -qxF -- "$1" "$work/contents" && ok "ships $1" || fail "does not ship $1"; }
 expect /usr/bin/spindle
+expect /usr/bin/spindle-mpi
+expect "/usr/share/man/man1/spindle-mpi.1.gz -> spindle-group.1.gz"
 for page in spindle spindle-group spindle-hash spindle-devices spindle-cache spindle-actions; do
   expect "/usr/share/man/man1/$page.1.gz"
 done

@@ -1,0 +1,25 @@
+# SPINDLE_MPI: the MPI mode (`mpirun -n N spindle group --mpi PATH...`, src/mpi). AUTO builds it
+# when an MPI with C++ support is found (Debian: libopenmpi-dev), ON requires it, OFF leaves it
+# out. It is a second executable, spindle-mpi, that `spindle group --mpi` becomes (exec): linking
+# libmpi into spindle itself would cost every plain run its load time (README "Scale-out with MPI").
+set(SPINDLE_MPI AUTO CACHE STRING "MPI mode, the spindle-mpi executable: AUTO (when MPI is found), ON or OFF")
+set_property(CACHE SPINDLE_MPI PROPERTY STRINGS AUTO ON OFF)
+string(TOUPPER "${SPINDLE_MPI}" spindle_mpi_mode)
+if(NOT spindle_mpi_mode MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "SPINDLE_MPI is '${SPINDLE_MPI}': use AUTO, ON or OFF")
+endif()
+set(SPINDLE_MPI_ENABLED OFF)
+if(spindle_mpi_mode STREQUAL "ON")
+  find_package(MPI REQUIRED COMPONENTS CXX)
+  set(SPINDLE_MPI_ENABLED ON)
+elseif(spindle_mpi_mode STREQUAL "AUTO")
+  find_package(MPI QUIET COMPONENTS CXX)
+  if(MPI_CXX_FOUND)
+    set(SPINDLE_MPI_ENABLED ON)
+  endif()
+endif()
+if(SPINDLE_MPI_ENABLED)
+  message(STATUS "spindle: MPI mode on (spindle-mpi, MPI ${MPI_CXX_VERSION})")
+else()
+  message(STATUS "spindle: MPI mode off (SPINDLE_MPI=${SPINDLE_MPI}; Debian: apt install libopenmpi-dev openmpi-bin)")
+endif()
