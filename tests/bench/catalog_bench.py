@@ -3,7 +3,7 @@
 sort and merge, which must stay bounded however many lines the catalog has.
 
     tests/bench/catalog_bench.py [--lines N] [--hosts H] [--spindle PATH] [--run-bytes SIZE]
-                                 [--format FMT] [--keep]
+                                 [--format FMT] [--keep] [--catalog FILE]
 
 Generates, deterministically (seeded), a catalog of N lines (default 10,000,000) as
 `spindle hash --format json` writes them: H hosts (default 4), paths of ~60 bytes, sizes from a
@@ -66,15 +66,17 @@ def main():
     parser.add_argument("--run-bytes", default="", help="SPINDLE_CATALOG_RUN_BYTES (default: the built-in 64 MiB)")
     parser.add_argument("--format", default="jsonl")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (catalog and report)")
+    parser.add_argument("--catalog", default="", help="time this catalog instead of generating one")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="spindle-catalog-bench-")
     try:
-        catalog = os.path.join(work, "catalog.jsonl")
+        catalog = args.catalog or os.path.join(work, "catalog.jsonl")
         sort_dir = os.path.join(work, "sort")
         os.mkdir(sort_dir)
         started = time.monotonic()
-        generate(catalog, args.lines, args.hosts)
+        if not args.catalog:
+            generate(catalog, args.lines, args.hosts)
         print("generated %d lines (%.1f MiB) in %.1f s" % (args.lines, os.path.getsize(catalog) / 2**20,
                                                           time.monotonic() - started), file=sys.stderr)
         report = os.path.join(work, "report")
