@@ -16,6 +16,7 @@
 #include <spindle/reader.hpp>
 #include <spindle/report.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -152,6 +153,14 @@ int run_catalog(Context& context, const Config& config, Logger& log, const Group
 int run(Context& context, const GroupOptions& options) {
   Config& config = context.config;
   Logger log = make_logger(config);
+  const bool catalog_stdin = std::find(options.catalog.catalogs.begin(), options.catalog.catalogs.end(), "-") !=
+                             options.catalog.catalogs.end();
+  if (catalog_stdin && (options.list.files_from == "-" || options.filter.exclude_from == "-")) {
+    log.error(std::string("--catalog - and ") +
+              (options.list.files_from == "-" ? "--files-from -" : "--exclude-from -") +
+              " cannot both read standard input: give one of them a FILE");
+    return k_exit_usage;
+  }
   std::size_t list_errors = 0;
   if (!options.list.files_from.empty()) {
     PathList list = read_path_list(options.list.files_from, options.list.null_separated);

@@ -297,6 +297,11 @@ class Catalogs(unittest.TestCase):
         self.assertEqual(broken.returncode, 3, describe(broken))
         self.assertIn(self.path("nowhere"), broken.stderr)
 
+    def test_standard_input_read_once(self):
+        proc = run_input(["group", "--catalog", "-", "--files-from", "-"], b"")
+        self.assertEqual(proc.returncode, 2, describe(proc))
+        self.assertIn(b"cannot both read standard input", proc.stderr)
+
     def test_flags_that_need_content_are_refused(self):
         empty = self.path("empty.jsonl")
         open(empty, "wb").close()
