@@ -77,7 +77,7 @@ def main():
         started = time.monotonic()
         if not args.catalog:
             generate(catalog, args.lines, args.hosts)
-        print("generated %d lines (%.1f MiB) in %.1f s" % (args.lines, os.path.getsize(catalog) / 2**20,
+        print("catalog of %d lines (%.1f MiB) in %.1f s" % (args.lines, os.path.getsize(catalog) / 2**20,
                                                           time.monotonic() - started), file=sys.stderr)
         report = os.path.join(work, "report")
         command = ["/usr/bin/time", "-v", args.spindle, "group", "--catalog", catalog, "--format", args.format,
