@@ -71,4 +71,23 @@ void append_json_record(std::string& out, const HashRecord& record);
 // not a JSON object with those three members valid.
 std::optional<ChecksumEntry> parse_json_record(std::string_view line);
 
+// Every member of a JSON record, as `spindle group --catalog` reads it (catalog.hpp).
+struct CatalogLine {
+  std::string path;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;  // 0 when the member is absent
+  std::int64_t ctime_ns = 0;  // 0 when the member is absent
+  std::uint32_t device_major = 0;
+  std::uint32_t device_minor = 0;
+  std::uint64_t inode = 0;
+  std::string host;
+  HashAlgo algo = HashAlgo::xxh128;
+  Digest digest;
+};
+
+// Parse a JSON record line with all its members (path, size, device, inode, host, algo and hash
+// required; mtime_ns and ctime_ns optional; unknown members skipped, so the format can grow).
+// nullopt for a malformed line, with `why` saying what is wrong in a few words.
+std::optional<CatalogLine> parse_catalog_line(std::string_view line, std::string& why);
+
 }  // namespace spindle

@@ -79,6 +79,11 @@ GroupResult run_group(const Config& config, Logger& log, const CancelToken& canc
 GroupResult group_walked(WalkResult walked, std::uint64_t walk_ns, const Config& config, Logger& log,
                          const CancelToken& cancel, const RunInputs& inputs, Progress& progress);
 
+// Keep one entry per listed file: paths reached through a symlink go when the inode was also
+// found directly; without config.hard_links one path per inode remains (the smallest), with it
+// every hard link, but never the same directory entry twice. (--catalog walks local PATHs too.)
+void remove_aliases(FileTable& files, const Config& config);
+
 // Order groups for the report: most wasted space first, then larger size, hash, first path.
 void sort_groups(std::vector<DuplicateGroup>& groups, const FileTable& files);
 

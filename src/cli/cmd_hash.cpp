@@ -12,6 +12,7 @@
 #include <spindle/device.hpp>
 #include <spindle/glob_list.hpp>
 #include <spindle/hash_run.hpp>
+#include <spindle/host.hpp>
 #include <spindle/output_file.hpp>
 #include <spindle/path_list.hpp>
 #include <spindle/reader.hpp>
@@ -39,14 +40,6 @@ struct Options {
   PathListOptions list;
   InputFilterOptions filter;
 };
-
-std::string host_name() {
-  char name[HOST_NAME_MAX + 1] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) {
-    return "";
-  }
-  return name;
-}
 
 }  // namespace
 
@@ -124,7 +117,7 @@ int run_listing(Context& context, const Options& options) {
   FileReader& reader = cache.reader();
   const LineStyle style{.tag = options.hash.tag, .zero = options.hash.zero};
   const bool json = config.format == ReportFormat::json;
-  const std::string host = json ? host_name() : std::string();
+  const std::string host = json ? local_host_name() : std::string();
   HashRunResult result;
   const bool complete = write_listing(output, [&](std::ostream& out) {
     LineWriter writer(out, output.is_terminal());

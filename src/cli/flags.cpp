@@ -629,4 +629,29 @@ void add_mpi_flag(CLI::App& app, Config& config) {
       ->group("Threads");
 }
 
+void add_catalog_flags(CLI::App& app, CatalogFlags& options) {
+  CLI::Option* catalog =
+      app.add_option("--catalog", options.catalogs,
+                     "Also compare the files FILE lists: a catalog written by `spindle hash --format json` on this "
+                     "or another host ('-' is standard input; repeatable). Their content is not read: a catalog's "
+                     "hashes are compared with each other and with those of the PATHs (no PATH: only catalogs). "
+                     "With more than one host, paths are written HOST:PATH (json: a \"host\" member), and the "
+                     "actions refuse a report naming another host's files")
+          ->type_name("FILE")
+          ->allow_extra_args(false)
+          ->group("Input");
+  app.add_option("--tmp-dir", options.tmp_dir,
+                 "Where --catalog sorts its records when they do not fit in memory (default: $TMPDIR, else /tmp); "
+                 "it needs room for about the catalogs' size")
+      ->type_name("DIR")
+      ->group("Input");
+  // Each of these needs the files' bytes (--paranoid, --dirs) or every group at once.
+  for (const char* flag :
+       {"--paranoid", "--dirs", "--dirs-ignore-names", "--rf-over", "--rf-under", "--unique", "--isolate"}) {
+    if (CLI::Option* other = app.get_option_no_throw(flag)) {
+      catalog->excludes(other);
+    }
+  }
+}
+
 }  // namespace spindle::cli

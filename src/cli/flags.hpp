@@ -97,4 +97,14 @@ std::string expected_value(CLI::Option& option);
 // The --threads section of the help text, generated from the built-in defaults table.
 std::string threads_help();
 
+// What `group --catalog` takes: the catalogs and where their records are sorted.
+struct CatalogFlags {
+  std::vector<std::string> catalogs;  // "-" is standard input
+  std::string tmp_dir;                // empty: $TMPDIR, else /tmp
+};
+// --catalog FILE (repeatable) and --tmp-dir DIR, group "Input". Must follow add_read_flags,
+// add_dir_flags and add_replication_flags: --catalog excludes what needs file content or every
+// group at once (--paranoid, --dirs, --rf-over, --rf-under, --unique, --isolate).
+void add_catalog_flags(CLI::App& app, CatalogFlags& options);
+
 }  // namespace spindle::cli

@@ -4,6 +4,8 @@
 #include <spindle/checksum_line.hpp>
 
 #include <array>
+#include <charconv>
+#include <utility>
 
 namespace spindle {
 
@@ -127,6 +129,11 @@ class JsonObjectReader {
   // Calls on_string(key, value) for each string member; false when the text is not one object.
   template <typename OnString>
   bool read(OnString on_string) {
+    return read(on_string, [](const std::string&, std::string_view) {});
+  }
+  // The same, and on_scalar(key, text) for each number, true, false or null member.
+  template <typename OnString, typename OnScalar>
+  bool read(OnString on_string, OnScalar on_scalar) {
     skip_space();
     if (!take('{')) {
       return false;
@@ -152,8 +159,12 @@ class JsonObjectReader {
           return false;
         }
         on_string(key, std::move(value));
-      } else if (!scalar()) {
-        return false;
+      } else {
+        const std::size_t start = m_at;
+        if (!scalar()) {
+          return false;
+        }
+        on_scalar(key, m_text.substr(start, m_at - start));
       }
       skip_space();
       if (take('}')) {
@@ -422,6 +433,133 @@ std::optional<ChecksumEntry> parse_json_record(std::string_view line) {
     return std::nullopt;
   }
   return ChecksumEntry{std::move(*path), *parsed, *digest};
+}
+
+namespace {
+
+std::optional<std::uint64_t> parse_decimal(std::string_view text) {
+  std::uint64_t value = 0;
+  const std::from_chars_result end = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (end.ec != std::errc() || end.ptr != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::int64_t> parse_signed(std::string_view text) {
+  std::int64_t value = 0;
+  const std::from_chars_result end = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (end.ec != std::errc() || end.ptr != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
+std::optional<CatalogLine> parse_catalog_line(std::string_view line, std::string& why) {
+  std::optional<std::string> path, host, algo, hash, device;
+  std::optional<std::string_view> size, inode, mtime, ctime;
+  std::string bad;  // a member of the wrong JSON type
+  JsonObjectReader reader(line);
+  const bool ok = reader.read(
+      [&](const std::string& key, std::string value) {
+        if (key == "path") {
+          path = std::move(value);
+        } else if (key == "host") {
+          host = std::move(value);
+        } else if (key == "algo") {
+          algo = std::move(value);
+        } else if (key == "hash") {
+          hash = std::move(value);
+        } else if (key == "device") {
+          device = std::move(value);
+        } else if (key == "size" || key == "inode" || key == "mtime_ns" || key == "ctime_ns") {
+          bad = key;
+        }
+      },
+      [&](const std::string& key, std::string_view text) {
+        if (key == "size") {
+          size = text;
+        } else if (key == "inode") {
+          inode = text;
+        } else if (key == "mtime_ns") {
+          mtime = text;
+        } else if (key == "ctime_ns") {
+          ctime = text;
+        } else if (key == "path" || key == "host" || key == "algo" || key == "hash" || key == "device") {
+          bad = key;
+        }
+      });
+  if (!ok) {
+    why = "not one JSON object (a line of `spindle hash --format json`)";
+    return std::nullopt;
+  }
+  if (!bad.empty()) {
+    why = "member \"" + bad + "\" has the wrong type";
+    return std::nullopt;
+  }
+  for (const auto& [name, present] : {std::pair<const char*, bool>{"path", path.has_value()},
+                                      {"size", size.has_value()},
+                                      {"device", device.has_value()},
+                                      {"inode", inode.has_value()},
+                                      {"host", host.has_value()},
+                                      {"algo", algo.has_value()},
+                                      {"hash", hash.has_value()}}) {
+    if (!present) {
+      why = std::string("no \"") + name + "\" member";
+      return std::nullopt;
+    }
+  }
+  CatalogLine out;
+  if (path->empty() || path->find('\0') != std::string::npos) {
+    why = path->empty() ? "an empty path" : "a path holding a NUL byte";
+    return std::nullopt;
+  }
+  if (host->find('\0') != std::string::npos) {
+    why = "a host holding a NUL byte";
+    return std::nullopt;
+  }
+  const std::optional<std::uint64_t> size_value = parse_decimal(*size);
+  const std::optional<std::uint64_t> inode_value = parse_decimal(*inode);
+  if (!size_value || !inode_value) {
+    why = std::string("\"") + (size_value ? "inode" : "size") + "\" is not a whole number";
+    return std::nullopt;
+  }
+  const std::string::size_type colon = device->find(':');
+  const std::optional<std::uint64_t> major_value =
+      colon == std::string::npos ? std::nullopt : parse_decimal(std::string_view(*device).substr(0, colon));
+  const std::optional<std::uint64_t> minor_value =
+      colon == std::string::npos ? std::nullopt : parse_decimal(std::string_view(*device).substr(colon + 1));
+  if (!major_value || !minor_value || *major_value > 0xfff || *minor_value > 0xfffff) {
+    why = "\"device\" is not \"MAJOR:MINOR\"";
+    return std::nullopt;
+  }
+  out.mtime_ns = mtime ? parse_signed(*mtime).value_or(0) : 0;
+  out.ctime_ns = ctime ? parse_signed(*ctime).value_or(0) : 0;
+  if ((mtime && !parse_signed(*mtime)) || (ctime && !parse_signed(*ctime))) {
+    why = "\"mtime_ns\" or \"ctime_ns\" is not a whole number";
+    return std::nullopt;
+  }
+  const std::optional<HashAlgo> parsed_algo = parse_algo(*algo);
+  if (!parsed_algo) {
+    why = "unknown \"algo\" (xxh128, xxh3, xxh64 or xxh32)";
+    return std::nullopt;
+  }
+  const std::optional<Digest> digest = parse_digest_hex(*parsed_algo, *hash);
+  if (!digest) {
+    why = "\"hash\" is not a " + std::string(algo_name(*parsed_algo)) + " digest in hex";
+    return std::nullopt;
+  }
+  out.path = std::move(*path);
+  out.host = std::move(*host);
+  out.size = *size_value;
+  out.inode = *inode_value;
+  out.device_major = static_cast<std::uint32_t>(*major_value);
+  out.device_minor = static_cast<std::uint32_t>(*minor_value);
+  out.algo = *parsed_algo;
+  out.digest = *digest;
+  return out;
 }
 
 }  // namespace spindle

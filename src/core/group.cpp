@@ -48,49 +48,6 @@ std::string directory_entry(std::string_view path) {
   return std::string(resolved) + "/" + std::string(path.substr(slash == std::string::npos ? 0 : slash + 1));
 }
 
-// Keep one entry per listed file. Paths reached through a symlink to a file (walked with -L, or
-// a PATH that is a symlink) are aliases, not copies: they go when the inode was also found
-// directly, with or without --hard-links (reporting them would invite deleting the only copy). Without --hard-links one
-// path per inode remains (the smallest); with it every hard link remains, but never the same directory entry twice.
-void remove_aliases(FileTable& files, const Config& config) {
-  std::vector<FileIndex> order(files.size());
-  for (FileIndex i = 0; i < order.size(); ++i) {
-    order[i] = i;
-  }
-  std::sort(order.begin(), order.end(), [&](FileIndex a, FileIndex b) {
-    const FileEntry& x = files[a];
-    const FileEntry& y = files[b];
-    if (x.device() != y.device() || x.ino != y.ino) {
-      return std::pair(x.device(), x.ino) < std::pair(y.device(), y.ino);
-    }
-    if (x.via_symlink != y.via_symlink) {
-      return x.via_symlink < y.via_symlink;
-    }
-    return files.compare_paths(a, b) < 0;
-  });
-  std::vector<bool> keep(files.size(), false);
-  for (std::size_t begin = 0; begin < order.size();) {
-    std::size_t end = begin + 1;
-    const FileEntry& first = files[order[begin]];
-    while (end < order.size() && files[order[end]].device() == first.device() && files[order[end]].ino == first.ino) {
-      ++end;
-    }
-    keep[order[begin]] = true;
-    if (config.hard_links && end - begin > 1) {
-      std::vector<std::string> seen{directory_entry(files.path(order[begin]))};
-      for (std::size_t i = begin + 1; i < end && !files[order[i]].via_symlink; ++i) {
-        std::string entry = directory_entry(files.path(order[i]));
-        if (std::find(seen.begin(), seen.end(), entry) == seen.end()) {
-          keep[order[i]] = true;
-          seen.push_back(std::move(entry));
-        }
-      }
-    }
-    begin = end;
-  }
-  files.filter(keep);
-}
-
 // --isolate: a PATH inside an earlier one is no root of its own (the walk lists its files under
 // the earlier PATH), which the user likely did not mean: say so, and how to get it.
 void warn_absorbed_roots(const Config& config, Logger& log) {
@@ -157,6 +114,49 @@ bool compare_bytes(const Config& config, Logger& log, const CancelToken& cancel,
 }
 
 }  // namespace
+
+// remove_aliases (group.hpp): keep one entry per listed file. Paths reached through a symlink to a file (walked with
+// -L, or a PATH that is a symlink) are aliases, not copies: they go when the inode was also found directly, with or
+// without --hard-links (reporting them would invite deleting the only copy). Without --hard-links one path per inode
+// remains (the smallest); with it every hard link remains, but never the same directory entry twice.
+void remove_aliases(FileTable& files, const Config& config) {
+  std::vector<FileIndex> order(files.size());
+  for (FileIndex i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  std::sort(order.begin(), order.end(), [&](FileIndex a, FileIndex b) {
+    const FileEntry& x = files[a];
+    const FileEntry& y = files[b];
+    if (x.device() != y.device() || x.ino != y.ino) {
+      return std::pair(x.device(), x.ino) < std::pair(y.device(), y.ino);
+    }
+    if (x.via_symlink != y.via_symlink) {
+      return x.via_symlink < y.via_symlink;
+    }
+    return files.compare_paths(a, b) < 0;
+  });
+  std::vector<bool> keep(files.size(), false);
+  for (std::size_t begin = 0; begin < order.size();) {
+    std::size_t end = begin + 1;
+    const FileEntry& first = files[order[begin]];
+    while (end < order.size() && files[order[end]].device() == first.device() && files[order[end]].ino == first.ino) {
+      ++end;
+    }
+    keep[order[begin]] = true;
+    if (config.hard_links && end - begin > 1) {
+      std::vector<std::string> seen{directory_entry(files.path(order[begin]))};
+      for (std::size_t i = begin + 1; i < end && !files[order[i]].via_symlink; ++i) {
+        std::string entry = directory_entry(files.path(order[i]));
+        if (std::find(seen.begin(), seen.end(), entry) == seen.end()) {
+          keep[order[i]] = true;
+          seen.push_back(std::move(entry));
+        }
+      }
+    }
+    begin = end;
+  }
+  files.filter(keep);
+}
 
 void sort_groups(std::vector<DuplicateGroup>& groups, const FileTable& files) {
   for (DuplicateGroup& group : groups) {

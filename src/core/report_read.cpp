@@ -4,6 +4,7 @@
 // does); it knows where every error is, so a bad report is rejected naming its line.
 #include "utf8.hpp"
 
+#include <spindle/host.hpp>
 #include <spindle/report_read.hpp>
 
 #include <charconv>
@@ -432,6 +433,18 @@ class JsonReader {
           has_path = true;
         } else if (key == "root") {
           file.root = read_integer<std::uint32_t>("\"root\"");
+        } else if (key == "host") {
+          // spindle group --catalog: a file of another host is never acted on here.
+          if (peek() != '"') {
+            fail("\"host\" must be a string");
+          }
+          const std::string host = read_string();
+          if (!m_local_host) {
+            m_local_host = local_host_name();
+          }
+          if (host != *m_local_host) {
+            fail(other_host_refusal(host));
+          }
         } else if (key == "device") {
           state.device = read_integer<std::uint64_t>("\"device\"");
           ++state_members;
@@ -465,6 +478,7 @@ class JsonReader {
   const std::string& m_name;
   std::size_t m_at = 0;
   std::size_t m_line = 1;
+  std::optional<std::string> m_local_host;  // looked up at the first "host" member
 };
 
 }  // namespace

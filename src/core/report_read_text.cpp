@@ -12,6 +12,7 @@
 // Names are raw bytes, one per line, so a name holding a newline cannot be told from two names:
 // the header's count catches it (the group then has a line too many), and the report is rejected
 // rather than acted on. Text reports carry no per-file state; actions then check size and content.
+#include <spindle/host.hpp>
 #include <spindle/report_read.hpp>
 
 #include <charconv>
@@ -117,6 +118,10 @@ ParsedReport parse_text_report(std::string_view text, const std::string& name) {
       }
       expect_blank = true;
       continue;
+    }
+    if (line.starts_with(k_catalog_report_marker)) {
+      std::string_view hosts = line.substr(k_catalog_report_marker.size());
+      throw ReportError(name, line_number, other_host_refusal(hosts.substr(0, hosts.find_first_of(", "))));
     }
     std::optional<Header> header = parse_header(line);
     // report_text.cpp ends the header of every group of --rf-under/--unique with its copies.

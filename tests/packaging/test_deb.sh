@@ -137,7 +137,7 @@ else
     # spindle reads /proc/self/mountinfo and udev's view of /sys to place files on devices.
     for m in proc sys dev; do mount --bind "/$m" "$clean/$m"; done
     # mmdebstrap leaves no package lists behind: apt must fetch them to resolve Depends.
-    if chroot "$clean" bash -c 'apt-get update -qq && apt-get install -y -qq /tmp/spindle.deb' >"$work/install.log" 2>&1; then
+    if chroot "$clean" bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends /tmp/spindle.deb' >"$work/install.log" 2>&1; then
       ok "apt installs the package in a clean Debian 12 root ($((SECONDS - start)) s)"
       version=$(chroot "$clean" spindle --version 2>&1 | head -n 1) || true
       [[ $version == "spindle $cmake_version" ]] && ok "installed: spindle --version: $version" \
