@@ -88,7 +88,8 @@ set yrange [0:{top:.2f}]
 set xrange [-0.6:{len(corpora) - 0.4}]
 set ylabel "peer / spindle"
 set grid ytics
-set key top left
+set key outside top center horizontal noenhanced
+set xtics noenhanced
 set arrow from graph 0, first {TARGETS[mode]} to graph 1, first {TARGETS[mode]} nohead dt 2 lw 2 lc rgb '#d62728'
 set label "target {TARGETS[mode]}x" at graph 1, first {TARGETS[mode]} offset -7,0.7 tc rgb '#d62728'
 plot {plots}, {labels}
@@ -118,12 +119,13 @@ def scaling_charts(csv_path: Path, out: Path) -> None:
         gnuplot(HEAD + f"""set output '{svg}'
 {blocks}set title "{title}"
 set logscale x 10
+set offsets graph 0.04, graph 0.04, 0, 0
 {'set logscale y 10' if logy else ''}
 set xlabel "files"
 set ylabel "{ylabel}"
 set xtics ("10k" 1e4, "30k" 3e4, "100k" 1e5, "300k" 3e5, "1M" 1e6, "3M" 3e6)
 set grid xtics ytics mxtics mytics
-set key top left
+set key top left noenhanced
 plot {', '.join(plots)}
 """, svg)
 

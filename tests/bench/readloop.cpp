@@ -67,8 +67,9 @@ int main(int argc, char** argv) {
     const XXH128_hash_t digest = XXH3_128bits_digest(&state);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ::close(fd);
-    std::printf("%zu\t%.4f\t%.3f\t%zu\t%016llx%016llx\n", size >> 10, seconds, static_cast<double>(total) / seconds / 1e9,
-                total, static_cast<unsigned long long>(digest.high64), static_cast<unsigned long long>(digest.low64));
+    std::printf("%zu\t%.4f\t%.3f\t%zu\t%016llx%016llx\n", size >> 10, seconds,
+                static_cast<double>(total) / seconds / 1e9, total, static_cast<unsigned long long>(digest.high64),
+                static_cast<unsigned long long>(digest.low64));
   }
   return 0;
 }

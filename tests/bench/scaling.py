@@ -352,8 +352,11 @@ def markdown(m: dict, rows: list[dict]) -> str:
         for r in sel:
             loads = [x for run in r["runs"] for x in run["load"]]
             if "wall" not in r:
+                # A peer that timed out took more than the timeout: its ratio is at least that.
+                limit = r["status"].split()[3] if r["status"].startswith("timed out after") else None
+                at_least = f"> {float(limit) / sp[r['files']]:.1f}x" if limit and sp.get(r["files"]) else ""
                 lines.append(f"| {r['files']:,} | {r['tool']} | {len(r['runs'])} | {r['status']} | | | | | | "
-                             f"{max(loads) if loads else '':} | |")
+                             f"{max(loads) if loads else '':} | {at_least} |")
                 continue
             ratio = ""
             if r["tool"] not in ("spindle", "find") and sp.get(r["files"]):
