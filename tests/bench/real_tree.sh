@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real tree for the benchmark: an npm node_modules of a few big, pinned packages (react-scripts
-# with its webpack/babel/jest/eslint, next with its native swc binaries, the AWS SDK, typescript 4.9, the version react-scripts accepts).
+# with its webpack/babel/jest/eslint, next with its native swc binaries, the AWS SDK, and
+# typescript 4.9, the newest react-scripts 5 accepts as a peer).
 #
 #   tests/bench/real_tree.sh [DIR]     (default tests/bench/work/corpus/npm)
 #
