@@ -20,6 +20,8 @@ Usage: tests/bench/run.sh [options]
   --quick            a 10k-file corpus, 3 warm runs, 1 cold run, no 1M-file memory run,
                      a 256 MiB hashing pair (a few minutes)
   --corpus DIR       benchmark DIR instead of the generated corpora (repeatable)
+  --also-corpus DIR  benchmark DIR as well as the generated corpora (repeatable; e.g. the
+                     npm tree real_tree.sh installs), in the same run, so the ratios sit side by side
   --spindle PATH     use this binary instead of building build/release/spindle
   --spindle-args ARGS  extra arguments for every `spindle group` run (e.g. "-t 16")
   --runs N           warm-cache runs per tool (default 5; --quick 3)
@@ -34,6 +36,7 @@ EOF
 
 quick=0
 corpora=()
+also=()
 spindle=""
 spindle_args=""
 runs=""
@@ -46,6 +49,7 @@ while (($#)); do
   case $1 in
     --quick) quick=1 ;;
     --corpus) corpora+=("$(cd "$2" && pwd)"); shift ;;
+    --also-corpus) also+=("$(cd "$2" && pwd)"); shift ;;
     --spindle) spindle=$(realpath "$2"); shift ;;
     --spindle-args) spindle_args=$2; shift ;;
     --runs) runs=$2; shift ;;
@@ -182,6 +186,10 @@ else
   names=(small synthetic)
   dirs=("$work/corpus/small" "$work/corpus/synthetic")
 fi
+for d in "${also[@]}"; do
+  names+=("$(basename "$(dirname "$d")")-$(basename "$d")")
+  dirs+=("$d")
+done
 if ((million)); then
   generate million --preset million --seed 3
 fi
@@ -348,4 +356,4 @@ meta=$results/meta.env
   echo "load=$load_start $(cut -d' ' -f1 /proc/loadavg)"
   echo "bigpair_mib=$bigpair_mib"
 } >"$meta"
-"$python" "$here/summarize.py" --work "$work" --corpora "${names[@]}" | tee "$work/latest.md"
+"$python" "$here/summarize.py" --work "$work" --corpora "${names[@]}" --csv "$work/ratios.csv" | tee "$work/latest.md"
