@@ -625,7 +625,7 @@ std::string threads_help() {
 void add_mpi_flag(CLI::App& app, Config& config) {
   app.add_flag("--mpi", config.mpi,
                "Run as one rank of an MPI job (mpirun -n N spindle group --mpi PATH...): the ranks share the walk "
-               "and the hashing, rank 0 writes the report; not with -L, --dirs, --cache or overlapping PATHs")
+               "and the hashing, rank 0 writes the report; not with -L, --dirs, --cache, --catalog or overlapping PATHs")
       ->group("Threads");
 }
 
@@ -645,9 +645,10 @@ void add_catalog_flags(CLI::App& app, CatalogFlags& options) {
                  "it needs room for about the catalogs' size")
       ->type_name("DIR")
       ->group("Input");
-  // Each of these needs the files' bytes (--paranoid, --dirs) or every group at once.
+  // Each of these needs the files' bytes (--paranoid, --dirs) or every group at once; --mpi
+  // shares a walk between ranks, not catalogs.
   for (const char* flag :
-       {"--paranoid", "--dirs", "--dirs-ignore-names", "--rf-over", "--rf-under", "--unique", "--isolate"}) {
+       {"--paranoid", "--dirs", "--dirs-ignore-names", "--rf-over", "--rf-under", "--unique", "--isolate", "--mpi"}) {
     if (CLI::Option* other = app.get_option_no_throw(flag)) {
       catalog->excludes(other);
     }
