@@ -623,9 +623,10 @@ std::string threads_help() {
 
 // --mpi: the process is one rank of `mpirun -n N spindle group --mpi PATH...` (src/mpi).
 void add_mpi_flag(CLI::App& app, Config& config) {
-  app.add_flag("--mpi", config.mpi,
-               "Run as one rank of an MPI job (mpirun -n N spindle group --mpi PATH...): the ranks share the walk "
-               "and the hashing, rank 0 writes the report; not with -L, --dirs, --cache, --catalog or overlapping PATHs")
+  app.add_flag(
+         "--mpi", config.mpi,
+         "Run as one rank of an MPI job (mpirun -n N spindle group --mpi PATH...): the ranks share the walk "
+         "and the hashing, rank 0 writes the report; not with -L, --dirs, --cache, --catalog or overlapping PATHs")
       ->group("Threads");
 }
 
