@@ -291,12 +291,17 @@ void CatalogRun::walk_local(const CatalogInputs& inputs) {
   }
   std::vector<std::uint64_t>().swap(m_sizes);
   std::vector<std::uint64_t>().swap(local_sizes);
+  // The distinct devices (a handful), not one entry per file; files in path order come in runs
+  // of one device, so most are settled by the last one seen.
   std::vector<std::uint64_t> devices;
   for (FileIndex f : order) {
-    devices.push_back(files[f].device());
+    const std::uint64_t device = files[f].device();
+    if ((devices.empty() || devices.back() != device) &&
+        std::find(devices.begin(), devices.end(), device) == devices.end()) {
+      devices.push_back(device);
+    }
   }
   std::sort(devices.begin(), devices.end());
-  devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
 
   // Whole files, XXH3-128, on the per-device pools: the very digest `spindle hash` lists, so a
   // local file and a catalog entry compare. (A catalog entry carries only that digest, so the
