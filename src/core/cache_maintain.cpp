@@ -414,6 +414,7 @@ std::uint64_t HashCache::prune(DeviceIds& ids, bool ignore_ctime, const CancelTo
                    nullptr) != SQLITE_OK) {
     fail("cannot write");
   }
+  checkpoint();  // synced: a pruned cache is one compact database file again
   return before - after;
 }
 
