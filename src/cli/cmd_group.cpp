@@ -198,6 +198,18 @@ int run(Context& context, const GroupOptions& options) {
   }
 
   GroupResult result = run_group(config, log, context.cancel, {*probe, calibration, reader});
+  // Names are escaped only for a terminal (ls does the same); a pipe or a file gets raw bytes.
+  return write_group_report(config, log, output, result,
+                            ReportOptions{.escape_names = output.is_terminal() && !options.zero,
+                                          .zero_terminated = options.zero,
+                                          .colour = !options.zero && report_colour(config.color, output)},
+                            list_errors);
+}
+
+}  // namespace
+
+int write_group_report(const Config& config, Logger& log, OutputFile& output, const GroupResult& result,
+                       const ReportOptions& options, std::size_t list_errors) {
   if (result.cancelled) {
     log.error("interrupted: no report written");
     return k_exit_interrupted;
@@ -207,12 +219,7 @@ int run(Context& context, const GroupOptions& options) {
     log.error("no PATH could be read: nothing written to " + escape_for_terminal(output.name()));
     return k_exit_file_errors;
   }
-
-  // Names are escaped only for a terminal (ls does the same); a pipe or a file gets raw bytes.
-  std::unique_ptr<Reporter> reporter =
-      make_reporter(config.format, ReportOptions{.escape_names = output.is_terminal() && !options.zero,
-                                                 .zero_terminated = options.zero,
-                                                 .colour = !options.zero && report_colour(config.color, output)});
+  std::unique_ptr<Reporter> reporter = make_reporter(config.format, options);
   if (!output.commit([&](std::ostream& out) { reporter->write(result, out); })) {
     log.error("interrupted: no report written");
     return k_exit_interrupted;
@@ -226,8 +233,6 @@ int run(Context& context, const GroupOptions& options) {
   }
   return result.errors.empty() && list_errors == 0 ? k_exit_ok : k_exit_file_errors;
 }
-
-}  // namespace
 
 Command register_group(CLI::App& root, Context& context) {
   CLI::App* app = root.add_subcommand("group", "Find groups of files with identical content");

@@ -89,36 +89,17 @@ std::optional<int> share_inputs(Config& config, Logger& log, const PathListOptio
 // Rank 0: the report, as `spindle group` writes it; returns the run's exit code.
 int report(const Config& config, Logger& log, OutputFile& output, const GroupResult& result, bool zero,
            std::size_t list_errors) {
-  if (result.cancelled) {
-    log.error("interrupted: no report written");
-    return k_exit_interrupted;
-  }
-  if (nothing_walked(result) && (output.kind() == OutputKind::replace || output.kind() == OutputKind::in_place)) {
-    log.error("no PATH could be read: nothing written to " + escape_for_terminal(output.name()));
-    return k_exit_file_errors;
-  }
   // Standard output of a rank is Open MPI's pseudo-terminal, whatever mpirun's own is: it is
   // written to as to a pipe (names raw, colour only with --color always), as a redirected
   // single-process run writes it.
   const bool terminal = output.is_terminal() && !config.output_path.empty();
-  std::unique_ptr<Reporter> reporter =
-      make_reporter(config.format, ReportOptions{.escape_names = terminal && !zero,
-                                                 .zero_terminated = zero,
-                                                 .colour = !zero && (config.color == ColorMode::always ||
-                                                                     (terminal && report_colour(config.color, output))),
-                                                 .stats_line = config.format == ReportFormat::jsonl && config.stats});
-  if (!output.commit([&](std::ostream& out) { reporter->write(result, out); })) {
-    log.error("interrupted: no report written");
-    return k_exit_interrupted;
-  }
-  if (config.stats) {
-    log.write_raw(format_stats(result.stats));
-  } else {
-    for (const std::string& line : stage_thread_lines(result.stats)) {
-      log.info(line);
-    }
-  }
-  return result.errors.empty() && list_errors == 0 ? k_exit_ok : k_exit_file_errors;
+  return write_group_report(config, log, output, result,
+                            ReportOptions{.escape_names = terminal && !zero,
+                                          .zero_terminated = zero,
+                                          .colour = !zero && (config.color == ColorMode::always ||
+                                                              (terminal && report_colour(config.color, output))),
+                                          .stats_line = config.format == ReportFormat::jsonl && config.stats},
+                            list_errors);
 }
 
 int run_rank(Context& context, const PathListOptions& list, const InputFilterOptions& filter, bool zero,

@@ -8,6 +8,8 @@
 #include "flags.hpp"
 
 #include <spindle/group.hpp>
+#include <spindle/output_file.hpp>
+#include <spindle/report.hpp>
 
 namespace spindle::cli {
 
@@ -15,5 +17,12 @@ int run_group_mpi(Context& context, const PathListOptions& list, const InputFilt
 
 // Not one PATH could be walked: nothing was found at all, and errors say why (cmd_group.cpp).
 bool nothing_walked(const GroupResult& result);
+
+// The end of a run that has its result, for `spindle group` and for rank 0 of `--mpi`: no report
+// when interrupted, a file's last good report kept when no PATH could be read, else the report
+// written with `options`; then the statistics (--stats, or -v's thread lines). Returns the run's
+// exit code (cmd_group.cpp).
+int write_group_report(const Config& config, Logger& log, OutputFile& output, const GroupResult& result,
+                       const ReportOptions& options, std::size_t list_errors);
 
 }  // namespace spindle::cli
