@@ -52,15 +52,8 @@ class Writer final : public CatalogReportWriter {
         if (!m_first) {
           text += end;
         }
-        text += m_options.colour ? "\033[1m# " : "# ";
-        append_uint(text, group.files.size());
-        text += " files of ";
-        text += human_size(group.size);
-        text += " (";
-        append_uint(text, group.size);
-        text += " bytes), ";
-        text += to_hex(group.hash);
-        text += ", ";
+        text += m_options.colour ? "\033[1m" : "";
+        append_group_header(text, group.files.size(), "files", group.size, to_hex(group.hash));
         text += human_size(group.size * (group.files.size() - 1));
         text += " wasted";
         text += m_options.colour ? "\033[0m" : "";

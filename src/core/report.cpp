@@ -49,6 +49,21 @@ void append_uint(std::string& out, std::uint64_t value) {
   out.append(digits.data(), end.ptr);
 }
 
+void append_group_header(std::string& out, std::uint64_t count, std::string_view noun, std::uint64_t size,
+                         std::string_view hash) {
+  out += "# ";
+  append_uint(out, count);
+  out += ' ';
+  out += noun;
+  out += " of ";
+  out += human_size(size);
+  out += " (";
+  append_uint(out, size);
+  out += " bytes), ";
+  out += hash;
+  out += ", ";
+}
+
 void append_ms(std::string& out, std::uint64_t ns) {
   append_uint(out, ns / 1'000'000);
   out += '.';

@@ -45,6 +45,12 @@ class ChunkedOutput {
 // Append `value` in decimal.
 void append_uint(std::string& out, std::uint64_t value);
 
+// Append a text report's group header up to its last part: "# 3 files of 1.5 KiB (1536 bytes),
+// HASH, " (`noun` says what is counted: "file", "files", "directories"). The actions read it back
+// (report_read_text.cpp), so every writer builds it here.
+void append_group_header(std::string& out, std::uint64_t count, std::string_view noun, std::uint64_t size,
+                         std::string_view hash);
+
 // Append nanoseconds as milliseconds with three decimals ("12.345"), locale-independent.
 void append_ms(std::string& out, std::uint64_t ns);
 

@@ -27,15 +27,8 @@ namespace {
 // duplicates): "# 2 files of ..., HASH, 2 copies", and a file with no copy, never read whole,
 // "# 1 file of 1.5 KiB (1536 bytes), no hash, 1 copy".
 void append_header(std::string& text, const DuplicateGroup& group, bool copies) {
-  text += "# ";
-  append_uint(text, group.files.size());
-  text += group.files.size() == 1 ? " file of " : " files of ";
-  text += human_size(group.size);
-  text += " (";
-  append_uint(text, group.size);
-  text += " bytes), ";
-  text += group.hashed ? to_hex(group.hash) : std::string("no hash");
-  text += ", ";
+  append_group_header(text, group.files.size(), group.files.size() == 1 ? "file" : "files", group.size,
+                      group.hashed ? to_hex(group.hash) : std::string("no hash"));
   if (copies) {
     append_uint(text, group.copies);
     text += group.copies == 1 ? " copy" : " copies";
@@ -57,15 +50,7 @@ void append_dir_groups(std::string& text, const GroupResult& result, const Repor
     if (options.colour) {
       text += "\033[1m";
     }
-    text += "# ";
-    append_uint(text, group.dirs.size());
-    text += " directories of ";
-    text += human_size(group.size);
-    text += " (";
-    append_uint(text, group.size);
-    text += " bytes), ";
-    text += to_hex(group.hash);
-    text += ", ";
+    append_group_header(text, group.dirs.size(), "directories", group.size, to_hex(group.hash));
     text += human_size(group.wasted());
     text += " wasted";
     if (options.colour) {
