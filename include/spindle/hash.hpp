@@ -79,6 +79,12 @@ class InputFile {
   // descriptor to wait for (the limit leaves none to read with). Cancelled: errnum ECANCELED.
   static Result<InputFile> open(const char* path, const FileIdentity& expected, FdBudget* budget = nullptr,
                                 const CancelToken* cancel = nullptr);
+  // The same open without the check at open, for a caller that reads the file in one pread and
+  // then calls check_unchanged(), which finds every change the open's check would (a stat fewer
+  // per small file). A read that fails is to be followed by check_unchanged() too: a file that
+  // changed is reported as changed, not by the read's error.
+  static Result<InputFile> open_checked_after_read(const char* path, const FileIdentity& expected,
+                                                   FdBudget* budget = nullptr, const CancelToken* cancel = nullptr);
   // The same checks on an fd already opened with open_for_reading (ReadAhead); takes ownership
   // of it and, with `budget`, of the descriptor of the budget it holds.
   static Result<InputFile> adopt(int fd, const char* path, const FileIdentity& expected, FdBudget* budget = nullptr,
@@ -121,6 +127,8 @@ class InputFile {
  private:
   InputFile(int fd, const char* path, const FileIdentity& expected, FdBudget* budget, const CancelToken* cancel)
       : m_fd(fd), m_path(path), m_expected(expected), m_budget(budget), m_cancel(cancel) {}
+  static Result<InputFile> open_file(const char* path, const FileIdentity& expected, FdBudget* budget,
+                                     const CancelToken* cancel, bool check_now);
   void close();
   FileError error(int errnum, const char* op) const;
   // The one read loop: [offset, offset + length) in blocks of the buffer, each handed to
@@ -134,6 +142,7 @@ class InputFile {
   FileIdentity m_expected;
   FdBudget* m_budget = nullptr;  // holds one of its descriptors while m_fd is open
   const CancelToken* m_cancel = nullptr;
+  bool m_checked_at_open = true;  // false: check_unchanged() also compares with the walk
 };
 
 }  // namespace spindle

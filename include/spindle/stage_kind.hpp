@@ -15,15 +15,19 @@ const char* stage_name(StageKind kind);
 // Block size of the prefix and suffix reads.
 inline constexpr std::uint64_t k_block_size = 4096;
 
+// A file of at most two blocks is read whole by its prefix read: the second block costs a
+// memcpy in the same pread, where a later full read would cost another open, stat, read and
+// close (on a tree of small files, those syscalls are the run's time).
+inline constexpr std::uint64_t k_whole_at_prefix = 2 * k_block_size;
+
 // Does this stage read anything for a group of files of `size` bytes? Small files skip the
-// stages they do not need: a file of at most one block is hashed whole by the prefix read, and
-// for files of at most two blocks the suffix read would cost as much as the full read.
+// stages they do not need: a file of at most two blocks is hashed whole by the prefix read.
 bool stage_reads(StageKind kind, std::uint64_t size);
 
 // Is the digest of this stage's read the hash of the whole file (the full read, or the prefix
-// read of a file of at most one block)?
+// read of a file of at most two blocks)?
 inline bool stage_hashes_whole_file(StageKind kind, std::uint64_t size) {
-  return kind == StageKind::full || size <= k_block_size;
+  return kind == StageKind::full || size <= k_whole_at_prefix;
 }
 
 // Where a stage's read of a file of `size` bytes starts, and how many bytes it reads.
@@ -31,7 +35,10 @@ inline std::uint64_t stage_offset(StageKind kind, std::uint64_t size) {
   return kind == StageKind::suffix ? size - k_block_size : 0;
 }
 inline std::uint64_t bytes_for_stage(StageKind kind, std::uint64_t size) {
-  return kind == StageKind::full ? size : std::min(size, k_block_size);
+  if (kind == StageKind::full || (kind == StageKind::prefix && size <= k_whole_at_prefix)) {
+    return size;
+  }
+  return std::min(size, k_block_size);
 }
 
 // The bytes a file of `size` bytes still has to be read for if it stays a candidate through

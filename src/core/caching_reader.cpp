@@ -2,6 +2,7 @@
 #include <spindle/config.hpp>
 #include <spindle/fd_budget.hpp>
 #include <spindle/log.hpp>
+#include <spindle/stage_kind.hpp>
 
 #include <climits>
 
@@ -39,12 +40,18 @@ std::optional<CacheKey> CachingReader::key_of(StageKind kind, const FileTable& f
   if (it == m_devices.end() || *it != device) {
     return std::nullopt;
   }
+  // A prefix read of a file of two blocks hashes all of it, as a full read would: its entry is
+  // the full one (which a cache written before such reads took the whole file also holds), never
+  // a prefix entry, which there is the digest of the first block only. Files of at most one block
+  // keep their prefix entries, as they always had them.
+  const bool whole =
+      kind == StageKind::prefix && entry.size > k_block_size && stage_hashes_whole_file(kind, entry.size);
   return CacheKey{.device = static_cast<std::uint32_t>(it - m_devices.begin()),
                   .inode = entry.ino,
                   .size = entry.size,
                   .mtime_ns = entry.mtime_ns,
                   .ctime_ns = entry.ctime_ns,
-                  .stage = kind};
+                  .stage = whole ? StageKind::full : kind};
 }
 
 void CachingReader::record(const CacheKey& key, const FileTable& files, FileIndex f, const Digest& digest) {

@@ -41,12 +41,16 @@ Result<Digest> ChecksumReader::read(StageKind kind, const FileTable& files, File
     return FileError{path, 0, "internal", "spindle hash reads whole files only"};
   }
   const FileIdentity identity{entry.device(), entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns};
+  const HashAlgo algo = m_per_file.empty() ? m_algo : m_per_file[f];
+  // A file hashed in one pread is compared with the walk after the read only (see
+  // InputFile::open_checked_after_read): one stat per small file instead of two.
+  const bool one_read = algo == HashAlgo::xxh128 && entry.size < k_read_bytes;
   Result<InputFile> file = opened >= 0 ? InputFile::adopt(opened, path.c_str(), identity, descriptors, &cancel)
-                                       : InputFile::open(path.c_str(), identity, descriptors, &cancel);
+                           : one_read ? InputFile::open_checked_after_read(path.c_str(), identity, descriptors, &cancel)
+                                      : InputFile::open(path.c_str(), identity, descriptors, &cancel);
   if (!file.ok()) {
     return std::move(file).error();
   }
-  const HashAlgo algo = m_per_file.empty() ? m_algo : m_per_file[f];
   const std::span<std::byte> buffer = worker.buffer(k_read_bytes);
   Result<Digest> digest = [&]() -> Result<Digest> {
     switch (algo) {
@@ -71,6 +75,11 @@ Result<Digest> ChecksumReader::read(StageKind kind, const FileTable& files, File
     return FileError{path, 0, "internal", "unknown hash function"};
   }();
   if (!digest.ok()) {
+    if (one_read && opened < 0) {
+      if (std::optional<FileError> changed = file->check_unchanged()) {
+        return std::move(*changed);  // not checked at the open: a file that changed says so
+      }
+    }
     return digest;
   }
   if (std::optional<FileError> changed = file->check_unchanged()) {

@@ -93,10 +93,34 @@ bool same_content_stamp(const struct stat& st, const FileIdentity& expected) {
          nanoseconds(st.st_ctim) == expected.ctime_ns;
 }
 
+// Is the file open as `st` still the one the walk saw at `path`?
+std::optional<FileError> changed_since_walk(const struct stat& st, const char* path, const FileIdentity& expected) {
+  if (!S_ISREG(st.st_mode) || !same_inode(st, expected)) {
+    return FileError{path, 0, "changed", "no longer the file that was scanned"};
+  }
+  if (static_cast<std::uint64_t>(st.st_size) != expected.size) {
+    return FileError{path, 0, "changed", "size changed since it was scanned"};
+  }
+  if (!same_content_stamp(st, expected)) {
+    return FileError{path, 0, "changed", "modified since it was scanned"};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<InputFile> InputFile::open(const char* path, const FileIdentity& expected, FdBudget* budget,
                                   const CancelToken* cancel) {
+  return open_file(path, expected, budget, cancel, true);
+}
+
+Result<InputFile> InputFile::open_checked_after_read(const char* path, const FileIdentity& expected, FdBudget* budget,
+                                                     const CancelToken* cancel) {
+  return open_file(path, expected, budget, cancel, false);
+}
+
+Result<InputFile> InputFile::open_file(const char* path, const FileIdentity& expected, FdBudget* budget,
+                                       const CancelToken* cancel, bool check_now) {
   bool retried_alone = false;
   for (;;) {
     if (budget != nullptr && !budget->acquire(cancel)) {
@@ -104,7 +128,12 @@ Result<InputFile> InputFile::open(const char* path, const FileIdentity& expected
     }
     int fd = open_for_reading(path);
     if (fd >= 0) {
-      return adopt(fd, path, expected, budget, cancel);
+      if (check_now) {
+        return adopt(fd, path, expected, budget, cancel);
+      }
+      InputFile file(fd, path, expected, budget, cancel);
+      file.m_checked_at_open = false;
+      return file;
     }
     const int errnum = errno;
     if (budget == nullptr || (errnum != EMFILE && errnum != ENFILE)) {
@@ -134,14 +163,8 @@ Result<InputFile> InputFile::adopt(int fd, const char* path, const FileIdentity&
   if (::fstat(fd, &st) != 0) {
     return file.error(errno, "stat");
   }
-  if (!S_ISREG(st.st_mode) || !same_inode(st, expected)) {
-    return FileError{path, 0, "changed", "no longer the file that was scanned"};
-  }
-  if (static_cast<std::uint64_t>(st.st_size) != expected.size) {
-    return FileError{path, 0, "changed", "size changed since it was scanned"};
-  }
-  if (!same_content_stamp(st, expected)) {
-    return FileError{path, 0, "changed", "modified since it was scanned"};
+  if (std::optional<FileError> changed = changed_since_walk(st, path, expected)) {
+    return std::move(*changed);
   }
   return file;
 }
@@ -151,7 +174,8 @@ InputFile::InputFile(InputFile&& other) noexcept
       m_path(other.m_path),
       m_expected(other.m_expected),
       m_budget(other.m_budget),
-      m_cancel(other.m_cancel) {
+      m_cancel(other.m_cancel),
+      m_checked_at_open(other.m_checked_at_open) {
   other.m_fd = -1;
 }
 
@@ -163,6 +187,7 @@ InputFile& InputFile::operator=(InputFile&& other) noexcept {
     m_expected = other.m_expected;
     m_budget = other.m_budget;
     m_cancel = other.m_cancel;
+    m_checked_at_open = other.m_checked_at_open;
     other.m_fd = -1;
   }
   return *this;
@@ -189,6 +214,9 @@ std::optional<FileError> InputFile::check_unchanged() const {
   }
   if (st.st_nlink == 0) {
     return FileError{m_path, 0, "vanished", "deleted while it was read"};
+  }
+  if (!m_checked_at_open) {
+    return changed_since_walk(st, m_path, m_expected);  // before or while it was read: not known
   }
   if (!same_inode(st, m_expected) || !same_content_stamp(st, m_expected)) {
     return FileError{m_path, 0, "changed", "modified while it was read"};
@@ -253,6 +281,28 @@ Result<Digest> InputFile::hash_range(std::uint64_t offset, std::uint64_t length,
 }
 
 Result<Digest> InputFile::hash_all(std::uint64_t size, std::span<std::byte> buffer, bool drop_cache) {
+  if (size < buffer.size() && !drop_cache) {
+    // One pread asks for a byte more than the walk saw: a file that grew shows in the same read,
+    // and a file read at once needs no readahead advice (two syscalls of five on a small file).
+    if (m_cancel != nullptr && m_cancel->cancelled()) {
+      return error(ECANCELED, "read");
+    }
+    ssize_t got = 0;
+    do {
+      got = ::pread(m_fd, buffer.data(), static_cast<std::size_t>(size) + 1, 0);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) {
+      return error(errno, "read");
+    }
+    if (static_cast<std::uint64_t>(got) > size) {
+      return FileError{m_path, 0, "changed", "file grew while it was read"};
+    }
+    if (static_cast<std::uint64_t>(got) == size) {
+      return from_xxh(XXH3_128bits(buffer.data(), static_cast<std::size_t>(size)));
+    }
+    // A short read (the file shrank, or a filesystem that returns less than asked): the general
+    // loop below reads it again and tells which.
+  }
   ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   Result<Digest> digest = hash_range(0, size, buffer);
   if (digest.ok()) {

@@ -84,9 +84,8 @@ bool stage_reads(StageKind kind, std::uint64_t size) {
     case StageKind::prefix:
       return true;
     case StageKind::suffix:
-      return size > 2 * k_block_size;
     case StageKind::full:
-      return size > k_block_size;
+      return size > k_whole_at_prefix;
   }
   return false;
 }

@@ -3,6 +3,7 @@
 
 #include <spindle/cache.hpp>
 #include <spindle/group.hpp>
+#include <spindle/hash.hpp>
 #include <spindle/reader.hpp>
 #include <spindle/report.hpp>
 
@@ -717,6 +718,38 @@ TEST_F(CachedGroupTest, AChangedFileIsReadAgainAndOnlyIt) {
   EXPECT_EQ(m_reader.reads.load() - reads_before, 3);
   EXPECT_EQ(second.stats.cache_misses, 3u);
   EXPECT_EQ(second.stats.bytes_read, 4096u + 4096u + 10240u);
+}
+
+TEST_F(CachedGroupTest, AFirstBlockEntryOfAnOlderSpindleNeverStandsForATwoBlockFile) {
+  // Before a prefix read took all of a file of at most two blocks, the cache held such a file's
+  // first-block digest as its prefix entry. Taken now for the digest of all of it, that entry
+  // would part t1 from its copy t2: it must be a miss.
+  std::string content(6000, 'q');
+  content[5000] = 'r';
+  m_tree.write("data/t1", content);
+  m_tree.write("data/t2", content);
+  struct stat st {};
+  ASSERT_EQ(::stat(m_tree.path("data/t1").c_str(), &st), 0);
+  {
+    std::unique_ptr<HashCache> cache = HashCache::open(m_config.cache_path, m_log);
+    ASSERT_NE(cache, nullptr);
+    DeviceIds ids;
+    const std::vector<std::string> devices{ids.id_of(st.st_dev)};
+    cache->load(HashAlgo::xxh128, devices);
+    const auto ns = [](const struct timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+    const CacheKey old_prefix{.device = 0,
+                              .inode = st.st_ino,
+                              .size = content.size(),
+                              .mtime_ns = ns(st.st_mtim),
+                              .ctime_ns = ns(st.st_ctim),
+                              .stage = StageKind::prefix};
+    cache->record(old_prefix, m_tree.path("data/t1"), hash_bytes(std::as_bytes(std::span(content).first(4096))));
+  }
+  GroupResult result = run();
+  std::set<std::set<std::string>> expected = m_expected;
+  expected.insert({"t1", "t2"});
+  EXPECT_EQ(groups(result), expected);
+  EXPECT_EQ(result.stats.cache_hits, 0u);
 }
 
 TEST_F(CachedGroupTest, AnInterruptedRunKeepsWhatItRead) {

@@ -166,13 +166,16 @@ TEST_P(HashAllSizes, EqualsHashOfTheWholeContent) {
   TempTree tree;
   std::vector<std::byte> content = prime_bytes(GetParam());
   std::string path = tree.write_bytes("f", content);
-  for (bool drop_cache : {false, true}) {
-    Result<InputFile> file = InputFile::open(path.c_str(), identity_of(path));
-    ASSERT_TRUE(file.ok()) << file.error().reason();
-    std::vector<std::byte> buffer(4096);
-    Result<Digest> digest = file->hash_all(content.size(), buffer, drop_cache);
-    ASSERT_TRUE(digest.ok()) << digest.error().reason();
-    EXPECT_EQ(*digest, hash_bytes(content)) << "drop_cache " << drop_cache;
+  // A 4 KiB buffer reads in a loop; a larger one than the file reads it in one pread.
+  for (std::size_t buffer_size : {std::size_t{4096}, content.size() + 4096}) {
+    for (bool drop_cache : {false, true}) {
+      Result<InputFile> file = InputFile::open(path.c_str(), identity_of(path));
+      ASSERT_TRUE(file.ok()) << file.error().reason();
+      std::vector<std::byte> buffer(buffer_size);
+      Result<Digest> digest = file->hash_all(content.size(), buffer, drop_cache);
+      ASSERT_TRUE(digest.ok()) << digest.error().reason();
+      EXPECT_EQ(*digest, hash_bytes(content)) << "drop_cache " << drop_cache << " buffer " << buffer_size;
+    }
   }
 }
 
@@ -181,31 +184,112 @@ INSTANTIATE_TEST_SUITE_P(BlockEdges, HashAllSizes,
 
 TEST(InputFile, HashAllOfAFileThatGrewAfterOpenIsChanged) {
   TempTree tree;
-  std::string path = tree.write_bytes("f", prime_bytes(5000));
-  Result<InputFile> file = InputFile::open(path.c_str(), identity_of(path));
-  ASSERT_TRUE(file.ok()) << file.error().reason();
-  int writer = ::open(path.c_str(), O_WRONLY | O_APPEND);
-  ASSERT_GE(writer, 0);
-  ASSERT_EQ(::write(writer, "x", 1), 1);
-  ::close(writer);
-  std::vector<std::byte> buffer(4096);
-  Result<Digest> digest = file->hash_all(5000, buffer, false);
-  ASSERT_FALSE(digest.ok());
-  EXPECT_EQ(digest.error().op, "changed");
-  EXPECT_EQ(digest.error().path, path);
+  // A 4 KiB buffer reads the file in a loop; a 64 KiB one in one pread, which must tell too.
+  for (std::size_t buffer_size : {std::size_t{4096}, std::size_t{65536}}) {
+    SCOPED_TRACE(buffer_size);
+    std::string path = tree.write_bytes("f" + std::to_string(buffer_size), prime_bytes(5000));
+    Result<InputFile> file = InputFile::open(path.c_str(), identity_of(path));
+    ASSERT_TRUE(file.ok()) << file.error().reason();
+    int writer = ::open(path.c_str(), O_WRONLY | O_APPEND);
+    ASSERT_GE(writer, 0);
+    ASSERT_EQ(::write(writer, "x", 1), 1);
+    ::close(writer);
+    std::vector<std::byte> buffer(buffer_size);
+    Result<Digest> digest = file->hash_all(5000, buffer, false);
+    ASSERT_FALSE(digest.ok());
+    EXPECT_EQ(digest.error().op, "changed");
+    EXPECT_EQ(digest.error().path, path);
+  }
 }
 
 TEST(InputFile, HashAllOfAFileThatShrankAfterOpenIsChanged) {
   TempTree tree;
-  std::string path = tree.write_bytes("f", prime_bytes(5000));
-  Result<InputFile> file = InputFile::open(path.c_str(), identity_of(path));
+  // A 4 KiB buffer reads the file in a loop; a 64 KiB one in one pread, which must tell too.
+  for (std::size_t buffer_size : {std::size_t{4096}, std::size_t{65536}}) {
+    SCOPED_TRACE(buffer_size);
+    std::string path = tree.write_bytes("f" + std::to_string(buffer_size), prime_bytes(5000));
+    Result<InputFile> file = InputFile::open(path.c_str(), identity_of(path));
+    ASSERT_TRUE(file.ok()) << file.error().reason();
+    ASSERT_EQ(::truncate(path.c_str(), 4999), 0);
+    std::vector<std::byte> buffer(buffer_size);
+    Result<Digest> digest = file->hash_all(5000, buffer, false);
+    ASSERT_FALSE(digest.ok());
+    EXPECT_EQ(digest.error().op, "changed");
+    EXPECT_EQ(digest.error().path, path);
+  }
+}
+
+// ---- open_checked_after_read: one stat, after the read, finds what the open's would ------------
+
+TEST(InputFile, CheckedAfterReadFindsAFileReplacedSinceTheWalk) {
+  TempTree tree;
+  std::string path = tree.write("f", "same size");
+  const FileIdentity walked = identity_of(path);
+  std::string replacement = tree.write("g", "same size");
+  ASSERT_EQ(::rename(replacement.c_str(), path.c_str()), 0);
+  Result<InputFile> file = InputFile::open_checked_after_read(path.c_str(), walked);
   ASSERT_TRUE(file.ok()) << file.error().reason();
-  ASSERT_EQ(::truncate(path.c_str(), 4999), 0);
   std::vector<std::byte> buffer(4096);
-  Result<Digest> digest = file->hash_all(5000, buffer, false);
-  ASSERT_FALSE(digest.ok());
-  EXPECT_EQ(digest.error().op, "changed");
-  EXPECT_EQ(digest.error().path, path);
+  ASSERT_TRUE(file->hash_range(0, walked.size, buffer).ok());
+  std::optional<FileError> changed = file->check_unchanged();
+  ASSERT_TRUE(changed.has_value());
+  EXPECT_EQ(changed->op, "changed");
+  EXPECT_EQ(changed->detail, "no longer the file that was scanned");
+}
+
+TEST(InputFile, CheckedAfterReadFindsAChangeOfSizeOrTimes) {
+  TempTree tree;
+  std::string path = tree.write("f", "12345");
+  FileIdentity walked = identity_of(path);
+  ASSERT_EQ(::truncate(path.c_str(), 3), 0);
+  Result<InputFile> file = InputFile::open_checked_after_read(path.c_str(), walked);
+  ASSERT_TRUE(file.ok()) << file.error().reason();
+  std::vector<std::byte> buffer(4096);
+  Result<Digest> digest = file->hash_range(0, walked.size, buffer);
+  EXPECT_FALSE(digest.ok()) << "two bytes short";
+  std::optional<FileError> changed = file->check_unchanged();
+  ASSERT_TRUE(changed.has_value());
+  EXPECT_EQ(changed->detail, "size changed since it was scanned");
+
+  path = tree.write("g", "12345");
+  walked = identity_of(path);
+  walked.mtime_ns -= 1;
+  file = InputFile::open_checked_after_read(path.c_str(), walked);
+  ASSERT_TRUE(file.ok()) << file.error().reason();
+  ASSERT_TRUE(file->hash_range(0, walked.size, buffer).ok());
+  changed = file->check_unchanged();
+  ASSERT_TRUE(changed.has_value());
+  EXPECT_EQ(changed->detail, "modified since it was scanned");
+}
+
+TEST(InputFile, CheckedAfterReadOpensAFifoWithoutBlockingAndCallsItChanged) {
+  // A FIFO put where the walk saw a regular file: the open must not wait for a writer (the
+  // test would hang, and ctest's TIMEOUT report it), and the check names the change.
+  TempTree tree;
+  std::string path = tree.write("f", "12345");
+  const FileIdentity walked = identity_of(path);
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  tree.fifo("f");
+  Result<InputFile> file = InputFile::open_checked_after_read(path.c_str(), walked);
+  ASSERT_TRUE(file.ok()) << file.error().reason();
+  std::vector<std::byte> buffer(4096);
+  EXPECT_FALSE(file->hash_range(0, walked.size, buffer).ok());
+  std::optional<FileError> changed = file->check_unchanged();
+  ASSERT_TRUE(changed.has_value());
+  EXPECT_EQ(changed->op, "changed");
+  EXPECT_EQ(changed->detail, "no longer the file that was scanned");
+}
+
+TEST(InputFile, CheckedAfterReadOfAnUnchangedFileIsClean) {
+  TempTree tree;
+  std::string path = tree.write_bytes("f", prime_bytes(6000));
+  Result<InputFile> file = InputFile::open_checked_after_read(path.c_str(), identity_of(path));
+  ASSERT_TRUE(file.ok()) << file.error().reason();
+  std::vector<std::byte> buffer(8192);
+  Result<Digest> digest = file->hash_range(0, 6000, buffer);
+  ASSERT_TRUE(digest.ok()) << digest.error().reason();
+  EXPECT_EQ(*digest, hash_bytes(prime_bytes(6000)));
+  EXPECT_FALSE(file->check_unchanged().has_value());
 }
 
 // ---- the file as walked: changed or deleted while it is read (issue 8, item 3) ------------

@@ -110,9 +110,9 @@ TEST(StageReads, SmallFilesSkipTheStagesTheyDoNotNeed) {
   };
   const Row rows[] = {
       {1, true, false, false},
-      {k_block_size, true, false, false},     // the prefix read is the whole file
-      {k_block_size + 1, true, false, true},  // suffix would overlap the prefix: go to full
-      {2 * k_block_size, true, false, true},
+      {k_block_size, true, false, false},      // the prefix read is the whole file
+      {k_block_size + 1, true, false, false},  // up to two blocks too: one read decides it
+      {2 * k_block_size, true, false, false},
       {2 * k_block_size + 1, true, true, true},
       {1ULL << 30, true, true, true},
   };
@@ -120,6 +120,9 @@ TEST(StageReads, SmallFilesSkipTheStagesTheyDoNotNeed) {
     EXPECT_EQ(stage_reads(StageKind::prefix, row.size), row.prefix) << row.size;
     EXPECT_EQ(stage_reads(StageKind::suffix, row.size), row.suffix) << row.size;
     EXPECT_EQ(stage_reads(StageKind::full, row.size), row.full) << row.size;
+    // The stages that read a file of this size hash all of it between them, once.
+    EXPECT_EQ(stage_hashes_whole_file(StageKind::prefix, row.size), !row.full) << row.size;
+    EXPECT_EQ(bytes_for_stage(StageKind::prefix, row.size), row.full ? k_block_size : row.size) << row.size;
   }
 }
 
