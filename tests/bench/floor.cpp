@@ -4,7 +4,12 @@
 // are read once). No hashing, no grouping, no report: nothing a finder could skip. spindle's
 // time on the same tree, divided by walk + read here, is how close it is to the machine.
 //
-//   floor DIR [--threads N] [--runs R]
+//   floor DIR [--threads N] [--runs R] [--prefix BYTES] [--cold]
+//
+// --prefix BYTES reads at most BYTES of each candidate (4096: the least any finder reads of a
+// file whose size has a mate, its first block). --cold drops the page cache, dentries and inodes
+// before each run (root), so the walk and the reads meet the device: with --prefix 4096 and as
+// many threads as spindle reads with, the cold floor no duplicate finder can go below.
 //
 // Each part is timed on its own (steady clock), R times (default 5), and the medians printed as
 // one line of `key=value` pairs (seconds), for floor.sh to parse. --threads 1 (default) is one
@@ -14,6 +19,8 @@
 // (AT_SYMLINK_NOFOLLOW), then open, read into one buffer per thread, close.
 //
 // Built by tests/bench/floor.sh (not by CMake: it is a measuring tool, not part of spindle).
+#include <climits>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -151,7 +158,7 @@ std::vector<const File*> candidates(const std::vector<File>& files) {
   return out;
 }
 
-std::uint64_t read_all(const std::vector<const File*>& files, int threads) {
+std::uint64_t read_all(const std::vector<const File*>& files, int threads, std::size_t limit) {
   std::atomic<std::size_t> next{0};
   std::atomic<std::uint64_t> total{0};
   std::vector<std::thread> pool;
@@ -171,8 +178,10 @@ std::uint64_t read_all(const std::vector<const File*>& files, int threads) {
             continue;
           }
           ssize_t n = 0;
-          while ((n = ::read(fd, buffer.data(), buffer.size())) > 0) {
+          std::size_t left = limit;
+          while (left > 0 && (n = ::read(fd, buffer.data(), std::min(buffer.size(), left))) > 0) {
             bytes += static_cast<std::uint64_t>(n);
+            left -= static_cast<std::size_t>(n);
           }
           ::close(fd);
         }
@@ -202,14 +211,22 @@ int main(int argc, char** argv) {
   std::string root;
   int threads = 1;
   int runs = 5;
+  std::size_t limit = SIZE_MAX;
+  bool cold = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) {
       threads = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--runs" && i + 1 < argc) {
       runs = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--prefix" && i + 1 < argc) {
+      limit = std::max<std::size_t>(1, std::strtoull(argv[++i], nullptr, 10));
+    } else if (arg == "--cold") {
+      cold = true;
     } else if (arg == "-h" || arg == "--help") {
-      std::puts("floor DIR [--threads N] [--runs R]: walk+stat time and one-read time of the candidates");
+      std::puts(
+          "floor DIR [--threads N] [--runs R] [--prefix BYTES] [--cold]: walk+stat time and one-read time "
+          "of the candidates");
       return 0;
     } else {
       root = arg;
@@ -225,12 +242,21 @@ int main(int argc, char** argv) {
   std::size_t reads = 0;
   std::uint64_t bytes = 0;
   for (int r = 0; r < runs; ++r) {
+    if (cold) {
+      ::sync();
+      const int drop = ::open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+      if (drop < 0 || ::write(drop, "3", 1) != 1) {
+        std::perror("floor: --cold: /proc/sys/vm/drop_caches");
+        return 1;
+      }
+      ::close(drop);
+    }
     auto start = std::chrono::steady_clock::now();
     std::vector<File> walked = walk(root, threads);
     walk_s.push_back(seconds_since(start));
     const std::vector<const File*> wanted = candidates(walked);  // not timed: a finder's own work
     start = std::chrono::steady_clock::now();
-    bytes = read_all(wanted, threads);
+    bytes = read_all(wanted, threads, limit);
     read_s.push_back(seconds_since(start));
     files = walked.size();
     reads = wanted.size();

@@ -282,9 +282,16 @@ def measure(args: argparse.Namespace, sizes: list[int], measured: list[int], row
         d = corpus_dir(work, sizes, n)
         print(f"scaling.py: {size_name(n)} files: {d}", file=sys.stderr, flush=True)
         # Pull the tree into the page cache: find for the metadata, spindle reads every file.
-        subprocess.run(["find", str(d), "-type", "f", "-printf", ""], check=False)
-        subprocess.run(tool_argv("spindle", spindle, d, outdir / "warmup.out"), check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Bounded, as every measured run is: a tree too large for the page cache (or a machine too
+        # busy) must not hold the whole benchmark up before its first measurement.
+        warmup_timeout = max(600.0, 3 * args.timeout)
+        try:
+            subprocess.run(["find", str(d), "-type", "f", "-printf", ""], check=False, timeout=warmup_timeout)
+            subprocess.run(tool_argv("spindle", spindle, d, outdir / "warmup.out"), check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=warmup_timeout)
+        except subprocess.TimeoutExpired:
+            print(f"scaling.py: warming the page cache for {size_name(n)} passed {warmup_timeout:.0f} s; "
+                  "measuring anyway", file=sys.stderr, flush=True)
         for tool in tools:
             one(tool, n, "warm", args.runs)
         if is_root and args.cold_runs > 0 and n <= args.cold_max:
