@@ -221,17 +221,28 @@ TEST(InputFile, HashAllOfAFileThatShrankAfterOpenIsChanged) {
 
 // ---- open_checked_after_read: one stat, after the read, finds what the open's would ------------
 
+// Opens `path` without the check at open, reads the walked size, and returns the check after the
+// read; `read_ok` says whether that read succeeded.
+std::optional<FileError> read_then_check(const std::string& path, const FileIdentity& walked, bool* read_ok) {
+  Result<InputFile> file = InputFile::open_checked_after_read(path.c_str(), walked);
+  if (!file.ok()) {
+    ADD_FAILURE() << "open: " << file.error().reason();
+    return std::nullopt;
+  }
+  std::vector<std::byte> buffer(8192);
+  *read_ok = file->hash_range(0, walked.size, buffer).ok();
+  return file->check_unchanged();
+}
+
 TEST(InputFile, CheckedAfterReadFindsAFileReplacedSinceTheWalk) {
   TempTree tree;
   std::string path = tree.write("f", "same size");
   const FileIdentity walked = identity_of(path);
   std::string replacement = tree.write("g", "same size");
   ASSERT_EQ(::rename(replacement.c_str(), path.c_str()), 0);
-  Result<InputFile> file = InputFile::open_checked_after_read(path.c_str(), walked);
-  ASSERT_TRUE(file.ok()) << file.error().reason();
-  std::vector<std::byte> buffer(4096);
-  ASSERT_TRUE(file->hash_range(0, walked.size, buffer).ok());
-  std::optional<FileError> changed = file->check_unchanged();
+  bool read_ok = false;
+  std::optional<FileError> changed = read_then_check(path, walked, &read_ok);
+  EXPECT_TRUE(read_ok);
   ASSERT_TRUE(changed.has_value());
   EXPECT_EQ(changed->op, "changed");
   EXPECT_EQ(changed->detail, "no longer the file that was scanned");
@@ -242,22 +253,17 @@ TEST(InputFile, CheckedAfterReadFindsAChangeOfSizeOrTimes) {
   std::string path = tree.write("f", "12345");
   FileIdentity walked = identity_of(path);
   ASSERT_EQ(::truncate(path.c_str(), 3), 0);
-  Result<InputFile> file = InputFile::open_checked_after_read(path.c_str(), walked);
-  ASSERT_TRUE(file.ok()) << file.error().reason();
-  std::vector<std::byte> buffer(4096);
-  Result<Digest> digest = file->hash_range(0, walked.size, buffer);
-  EXPECT_FALSE(digest.ok()) << "two bytes short";
-  std::optional<FileError> changed = file->check_unchanged();
+  bool read_ok = true;
+  std::optional<FileError> changed = read_then_check(path, walked, &read_ok);
+  EXPECT_FALSE(read_ok) << "two bytes short";
   ASSERT_TRUE(changed.has_value());
   EXPECT_EQ(changed->detail, "size changed since it was scanned");
 
   path = tree.write("g", "12345");
   walked = identity_of(path);
   walked.mtime_ns -= 1;
-  file = InputFile::open_checked_after_read(path.c_str(), walked);
-  ASSERT_TRUE(file.ok()) << file.error().reason();
-  ASSERT_TRUE(file->hash_range(0, walked.size, buffer).ok());
-  changed = file->check_unchanged();
+  changed = read_then_check(path, walked, &read_ok);
+  EXPECT_TRUE(read_ok);
   ASSERT_TRUE(changed.has_value());
   EXPECT_EQ(changed->detail, "modified since it was scanned");
 }
@@ -270,11 +276,9 @@ TEST(InputFile, CheckedAfterReadOpensAFifoWithoutBlockingAndCallsItChanged) {
   const FileIdentity walked = identity_of(path);
   ASSERT_EQ(::unlink(path.c_str()), 0);
   tree.fifo("f");
-  Result<InputFile> file = InputFile::open_checked_after_read(path.c_str(), walked);
-  ASSERT_TRUE(file.ok()) << file.error().reason();
-  std::vector<std::byte> buffer(4096);
-  EXPECT_FALSE(file->hash_range(0, walked.size, buffer).ok());
-  std::optional<FileError> changed = file->check_unchanged();
+  bool read_ok = true;
+  std::optional<FileError> changed = read_then_check(path, walked, &read_ok);
+  EXPECT_FALSE(read_ok);
   ASSERT_TRUE(changed.has_value());
   EXPECT_EQ(changed->op, "changed");
   EXPECT_EQ(changed->detail, "no longer the file that was scanned");
