@@ -83,6 +83,9 @@ GroupResult group_walked(WalkResult walked, std::uint64_t walk_ns, const Config&
 // found directly; without config.hard_links one path per inode remains (the smallest), with it
 // every hard link, but never the same directory entry twice. (--catalog walks local PATHs too.)
 void remove_aliases(FileTable& files, const Config& config);
+// remove_aliases' bucket for a file: a 32-bit hash of its device and inode number, equal for every
+// path of one inode (and, rarely, for different inodes, which it then tells apart exactly).
+std::uint32_t inode_hash(const FileEntry& entry);
 
 // Order groups for the report: most wasted space first, then larger size, hash, first path.
 void sort_groups(std::vector<DuplicateGroup>& groups, const FileTable& files);

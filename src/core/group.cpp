@@ -113,18 +113,11 @@ bool compare_bytes(const Config& config, Logger& log, const CancelToken& cancel,
   return true;
 }
 
-}  // namespace
-
-// remove_aliases (group.hpp): keep one entry per listed file. Paths reached through a symlink to a file (walked with
-// -L, or a PATH that is a symlink) are aliases, not copies: they go when the inode was also found directly, with or
-// without --hard-links (reporting them would invite deleting the only copy). Without --hard-links one path per inode
-// remains (the smallest); with it every hard link remains, but never the same directory entry twice.
-void remove_aliases(FileTable& files, const Config& config) {
-  std::vector<FileIndex> order(files.size());
-  for (FileIndex i = 0; i < order.size(); ++i) {
-    order[i] = i;
-  }
-  std::sort(order.begin(), order.end(), [&](FileIndex a, FileIndex b) {
+// `run`: files whose inodes share a hash. Orders them by inode, then direct paths before aliases,
+// then by path, and clears `keep` for all but the paths each inode keeps.
+void keep_one_path_per_inode(std::vector<FileIndex>& run, const FileTable& files, const Config& config,
+                             std::vector<bool>& keep) {
+  std::sort(run.begin(), run.end(), [&](FileIndex a, FileIndex b) {
     const FileEntry& x = files[a];
     const FileEntry& y = files[b];
     if (x.device() != y.device() || x.ino != y.ino) {
@@ -135,26 +128,72 @@ void remove_aliases(FileTable& files, const Config& config) {
     }
     return files.compare_paths(a, b) < 0;
   });
-  std::vector<bool> keep(files.size(), false);
-  for (std::size_t begin = 0; begin < order.size();) {
+  for (std::size_t begin = 0; begin < run.size();) {
     std::size_t end = begin + 1;
-    const FileEntry& first = files[order[begin]];
-    while (end < order.size() && files[order[end]].device() == first.device() && files[order[end]].ino == first.ino) {
+    const FileEntry& first = files[run[begin]];
+    while (end < run.size() && files[run[end]].device() == first.device() && files[run[end]].ino == first.ino) {
       ++end;
     }
-    keep[order[begin]] = true;
+    for (std::size_t i = begin + 1; i < end; ++i) {
+      keep[run[i]] = false;
+    }
     if (config.hard_links && end - begin > 1) {
-      std::vector<std::string> seen{directory_entry(files.path(order[begin]))};
-      for (std::size_t i = begin + 1; i < end && !files[order[i]].via_symlink; ++i) {
-        std::string entry = directory_entry(files.path(order[i]));
+      std::vector<std::string> seen{directory_entry(files.path(run[begin]))};
+      for (std::size_t i = begin + 1; i < end && !files[run[i]].via_symlink; ++i) {
+        std::string entry = directory_entry(files.path(run[i]));
         if (std::find(seen.begin(), seen.end(), entry) == seen.end()) {
-          keep[order[i]] = true;
+          keep[run[i]] = true;
           seen.push_back(std::move(entry));
         }
       }
     }
     begin = end;
   }
+}
+
+}  // namespace
+
+// remove_aliases (group.hpp): keep one entry per listed file. Paths reached through a symlink to a file (walked with
+// -L, or a PATH that is a symlink) are aliases, not copies: they go when the inode was also found directly, with or
+// without --hard-links (reporting them would invite deleting the only copy). Without --hard-links one path per inode
+// remains (the smallest); with it every hard link remains, but never the same directory entry twice.
+//
+// Almost every inode is listed once. Sorting 8-byte keys (a 32-bit hash of the inode, then the
+// file) brings the paths of an inode together at a fraction of the cost of sorting the files by
+// their entries (a million files: 8 MB of keys in cache-friendly order, instead of a comparison
+// that reaches into two 48-byte entries each time); only runs of equal hashes are then sorted
+// exactly, which also tells apart different inodes that share a hash.
+std::uint32_t inode_hash(const FileEntry& entry) {
+  std::uint64_t x = entry.ino ^ (static_cast<std::uint64_t>(entry.device()) * 0x9e3779b97f4a7c15ULL);
+  x ^= x >> 33;  // the murmur3 finalizer: every input bit moves the top 32
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return static_cast<std::uint32_t>(x >> 32);
+}
+
+void remove_aliases(FileTable& files, const Config& config) {
+  std::vector<std::uint64_t> keys(files.size());
+  for (FileIndex i = 0; i < keys.size(); ++i) {
+    keys[i] = (std::uint64_t{inode_hash(files[i])} << 32) | i;
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<bool> keep(files.size(), true);
+  std::vector<FileIndex> run;
+  for (std::size_t begin = 0; begin < keys.size();) {
+    std::size_t end = begin + 1;
+    while (end < keys.size() && (keys[end] >> 32) == (keys[begin] >> 32)) {
+      ++end;
+    }
+    if (end - begin > 1) {
+      run.clear();
+      for (std::size_t k = begin; k < end; ++k) {
+        run.push_back(static_cast<FileIndex>(keys[k]));
+      }
+      keep_one_path_per_inode(run, files, config, keep);
+    }
+    begin = end;
+  }
+  keys = {};
   files.filter(keep);
 }
 

@@ -95,6 +95,25 @@ TEST(GroupBySize, HardLinksAloneAreNoGroupUnlessHardLinksCount) {
   EXPECT_EQ(groups_of(group_by_size(table, config)), (std::vector<std::vector<FileIndex>>{{0, 1}}));
 }
 
+TEST(GroupBySize, SizesFromFourGiBOnSortAfterSmallerOnesAndApart) {
+  // Sizes below 4 GiB are sorted as 8-byte keys with the file's index, larger ones apart: the
+  // boundary must neither reorder sizes nor merge 4 GiB - 1 with 4 GiB.
+  constexpr std::uint64_t k_4g = std::uint64_t{1} << 32;
+  FileTable table;
+  table.add(synthetic(5 * k_4g, 1), "a");  // 0
+  table.add(synthetic(k_4g, 2), "b");      // 1
+  table.add(synthetic(k_4g - 1, 3), "c");  // 2
+  table.add(synthetic(k_4g, 4), "d");      // 3
+  table.add(synthetic(k_4g - 1, 5), "e");  // 4
+  table.add(synthetic(5 * k_4g, 6), "f");  // 5
+  table.add(synthetic(7, 7), "g");         // 6
+  table.add(synthetic(7, 8), "h");         // 7
+  table.add(synthetic(k_4g + 1, 9), "i");  // 8: alone at its size
+  Config config;
+  EXPECT_EQ(groups_of(group_by_size(table, config)),
+            (std::vector<std::vector<FileIndex>>{{6, 7}, {2, 4}, {1, 3}, {0, 5}}));
+}
+
 TEST(GroupBySize, EmptyTableHasNoGroups) {
   Candidates candidates = group_by_size(FileTable{}, Config{});
   EXPECT_EQ(candidates.groups(), 0u);
