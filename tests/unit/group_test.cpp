@@ -152,7 +152,7 @@ TEST(RemoveAliases, DifferentInodesWhoseHashesCollideAreBothKept) {
   FileTable table;
   table.add(inode_entry(second), "no-such-dir/q");
   table.add(inode_entry(first), "no-such-dir/r");
-  table.add(inode_entry(first), "no-such-dir/p");  // a second path of `first`: only p remains
+  table.add(inode_entry(first), "no-such-dir/p");   // a second path of `first`: only p remains
   table.add(inode_entry(second), "no-such-dir/s");  // and of `second`: only q remains
   remove_aliases(table, Config{});
   EXPECT_EQ(paths_of(table), (std::vector<std::string>{"no-such-dir/q", "no-such-dir/p"}));
