@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 namespace spindle {
 
@@ -29,7 +30,9 @@ struct InodeKey {
   dev_t device;
   std::uint64_t ino;
   FileIndex file;
-  auto operator<=>(const InodeKey&) const = default;
+  bool operator<(const InodeKey& other) const {
+    return std::tie(device, ino, file) < std::tie(other.device, other.ino, other.file);
+  }
 };
 
 // Every file, by size, then in walk order. A size below 4 GiB and the file's index make one
