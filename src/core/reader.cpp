@@ -27,12 +27,22 @@ Result<InputFile> open_walked(const FileEntry& entry, const std::string& path, i
                             : InputFile::open(path.c_str(), identity, descriptors, &cancel);
 }
 
+// The path of the file a reader thread reads now, rebuilt in place for each read: no allocation
+// per file once the string has grown (on a tree of small files, malloc and free were 6% of
+// the readers' user time). Nothing that outlives a read keeps a pointer into it.
+std::string& path_scratch(const FileTable& files, FileIndex f) {
+  thread_local std::string path;
+  path.clear();
+  files.append_path(f, path);
+  return path;
+}
+
 }  // namespace
 
 Result<Digest> SystemReader::read(StageKind kind, const FileTable& files, FileIndex f, Worker& worker, int opened,
                                   const CancelToken& cancel, FdBudget* descriptors) {
   const FileEntry& entry = files[f];
-  const std::string path = files.path(f);
+  const std::string& path = path_scratch(files, f);
   // A small file read whole in one pread is compared with the walk once, after the read (which a
   // whole-file digest needs anyway), not also at the open: on a tree of small files that stat
   // was one syscall in five.
@@ -92,7 +102,7 @@ Result<Digest> SystemReader::read_part(const FileTable& files, FileIndex f, Stre
                                        std::uint64_t length, Worker& worker, int opened, const CancelToken& cancel,
                                        FdBudget* descriptors) {
   const FileEntry& entry = files[f];
-  const std::string path = files.path(f);
+  const std::string& path = path_scratch(files, f);
   // Every piece opens the file again: the open checks it is still the walked file, so a change
   // between rounds is caught as surely as one during a round.
   Result<InputFile> file = open_walked(entry, path, opened, descriptors, cancel);
