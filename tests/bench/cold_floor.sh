@@ -45,7 +45,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
 c++ -O2 -std=c++20 -pthread -o "$tmp/floor" "$here/floor.cpp"
 rt=()
-command -v chrt >/dev/null && rt=(chrt -f 50)
+command -v chrt >/dev/null && [[ $(id -u) == 0 ]] && rt=(chrt -f 50)
 
 drop() { ((warm)) || { sync; echo 3 >/proc/sys/vm/drop_caches; }; }
 cold=(--cold)
