@@ -153,6 +153,14 @@ void keep_one_path_per_inode(std::vector<FileIndex>& run, const FileTable& files
 
 }  // namespace
 
+std::uint32_t inode_hash(const FileEntry& entry) {
+  std::uint64_t x = entry.ino ^ (static_cast<std::uint64_t>(entry.device()) * 0x9e3779b97f4a7c15ULL);
+  x ^= x >> 33;  // the murmur3 finalizer: every input bit moves the top 32
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return static_cast<std::uint32_t>(x >> 32);
+}
+
 // remove_aliases (group.hpp): keep one entry per listed file. Paths reached through a symlink to a file (walked with
 // -L, or a PATH that is a symlink) are aliases, not copies: they go when the inode was also found directly, with or
 // without --hard-links (reporting them would invite deleting the only copy). Without --hard-links one path per inode
@@ -163,14 +171,6 @@ void keep_one_path_per_inode(std::vector<FileIndex>& run, const FileTable& files
 // their entries (a million files: 8 MB of keys in cache-friendly order, instead of a comparison
 // that reaches into two 48-byte entries each time); only runs of equal hashes are then sorted
 // exactly, which also tells apart different inodes that share a hash.
-std::uint32_t inode_hash(const FileEntry& entry) {
-  std::uint64_t x = entry.ino ^ (static_cast<std::uint64_t>(entry.device()) * 0x9e3779b97f4a7c15ULL);
-  x ^= x >> 33;  // the murmur3 finalizer: every input bit moves the top 32
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  return static_cast<std::uint32_t>(x >> 32);
-}
-
 void remove_aliases(FileTable& files, const Config& config) {
   std::vector<std::uint64_t> keys(files.size());
   for (FileIndex i = 0; i < keys.size(); ++i) {

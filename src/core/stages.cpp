@@ -101,8 +101,8 @@ Candidates group_by_size(const FileTable& files, const Config& config) {
     begin = end;
   }
   run = {};
-  // The groups are kept in place at the front of `order`, which becomes the result: one array of
-  // 4 bytes per file at this stage's peak, not a second one growing beside it.
+  // The groups are kept in place at the front of `order`, which becomes the result: not a second
+  // array growing beside it (size_order's 8-byte keys are freed by now).
   Candidates out;
   std::size_t kept = 0;
   for (std::size_t begin = 0; begin < order.size();) {
