@@ -201,7 +201,7 @@ class Dirs(unittest.TestCase):
             with self.subTest(fmt):
                 tree = self.base_tree()
                 report = os.path.join(os.path.dirname(tree.root), os.path.basename(tree.root) + b".report")
-                self.addCleanup(lambda: os.path.exists(report) and os.unlink(report))
+                self.addCleanup(lambda path=report: os.path.exists(path) and os.unlink(path))  # this loop's report
                 proc = run(["group", "--dirs", "-f", fmt, "-o", report, "misc", "photos", "backup"], cwd=tree.root)
                 self.assertEqual(proc.returncode, 0, describe(proc))
                 proc = run(["remove", report], cwd=tree.root)
