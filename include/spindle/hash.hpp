@@ -132,9 +132,12 @@ class InputFile {
   void close();
   FileError error(int errnum, const char* op) const;
   // The one read loop: [offset, offset + length) in blocks of the buffer, each handed to
-  // `consume`; cancelled per block; a file that ends early is "changed".
+  // `consume`; cancelled per block; a file that ends early is "changed". A template (defined in
+  // hash.cpp, its only user), not a std::function: hash_range's consumer is too large for
+  // std::function's inline buffer, and the prefix stage would allocate once per file read.
+  template <typename Consume>
   std::optional<FileError> read_range(std::uint64_t offset, std::uint64_t length, std::span<std::byte> buffer,
-                                      const std::function<void(std::span<const std::byte>)>& consume);
+                                      Consume&& consume);
   // "changed" when the file holds a byte at `end`, past the size the walk saw.
   std::optional<FileError> grew_past(std::uint64_t end) const;
   int m_fd = -1;

@@ -228,8 +228,9 @@ FileError InputFile::error(int errnum, const char* op) const {
   return FileError{m_path, errnum, op, ""};
 }
 
+template <typename Consume>
 std::optional<FileError> InputFile::read_range(std::uint64_t offset, std::uint64_t length, std::span<std::byte> buffer,
-                                               const std::function<void(std::span<const std::byte>)>& consume) {
+                                               Consume&& consume) {
   std::uint64_t done = 0;
   while (done < length) {
     if (m_cancel != nullptr && m_cancel->cancelled()) {
