@@ -291,7 +291,7 @@ class Failures(unittest.TestCase):
         out = Tree(self)
         report = out.write("report.txt", b"yesterday's report\n")
         tree = Tree(self)
-        sparse_files(self, tree.root.decode(), ["a", "b"], 2 << 40)
+        sparse_files(self, os.fsdecode(tree.root), ["a", "b"], 2 << 40)
         proc = start(["group", "--progress", "never", "-o", report, tree.root])
         wait_until_reading(self, proc)
         proc.send_signal(signal.SIGTERM)
